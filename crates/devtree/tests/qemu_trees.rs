@@ -1,0 +1,57 @@
+//! Platform discovery on device trees dumped from QEMU's `virt` board
+//! (`qemu-system-riscv64 -machine virt,dumpdtb=FILE -smp 3 -m 384M` and the
+//! rv32 equivalent with `-smp 2 -m 256M -append ...`).
+
+use devtree::{Fdt, Platform, PowerOffKind};
+
+fn platform(bytes: &'static [u8]) -> Platform {
+    let fdt = Fdt::parse(bytes).expect("QEMU's tree parses");
+    Platform::from_fdt(&fdt).expect("QEMU's tree describes a platform")
+}
+
+#[test]
+fn rv64_virt_smp3_384m() {
+    let p = platform(include_bytes!("data/qemu-virt-rv64-smp3-384M.dtb"));
+    assert_eq!(p.ram.len(), 1);
+    assert_eq!(p.ram[0].start(), 0x8000_0000);
+    assert_eq!(p.ram_bytes(), 384 << 20);
+    assert_eq!(p.harts.iter().map(|h| h.id).collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(p.harts.iter().all(|h| h.usable && h.isa.starts_with("rv64imafdc")));
+    assert_eq!(p.harts[0].mmu.as_deref(), Some("riscv,sv57"));
+    assert_eq!(p.timebase_hz, Some(10_000_000));
+    let uart = p.uart.expect("uart");
+    assert_eq!((uart.base, uart.compatible), (0x1000_0000, "ns16550a"));
+    assert_eq!(p.timer.expect("clint").base, 0x200_0000);
+    assert_eq!(p.plic.expect("plic").base, 0xc00_0000);
+    let off = p.poweroff.expect("poweroff");
+    assert_eq!((off.base, off.offset, off.value), (0x10_0000, 0, 0x5555));
+    assert_eq!(off.kind, PowerOffKind::SifiveTest);
+    assert_eq!(p.model, Some("riscv-virtio,qemu"));
+    assert_eq!(p.bootargs, None);
+}
+
+#[test]
+fn rv32_virt_smp2_256m_with_bootargs() {
+    let p = platform(include_bytes!("data/qemu-virt-rv32-smp2-256M.dtb"));
+    assert_eq!(p.ram_bytes(), 256 << 20);
+    assert_eq!(p.usable_harts().count(), 2);
+    assert_eq!(p.harts[1].mmu.as_deref(), Some("riscv,sv32"));
+    assert!(p.harts[0].isa.starts_with("rv32ima"));
+    assert_eq!(p.bootargs, Some("console=ttyS0 diosix.selftest=panic"));
+    assert!(p.has_bootarg("diosix.selftest=panic"));
+    assert!(!p.has_bootarg("diosix.selftest"));
+    assert_eq!(p.uart.expect("uart").base, 0x1000_0000);
+}
+
+#[test]
+fn node_lookup_by_path_and_unit_address() {
+    let fdt = Fdt::parse(include_bytes!("data/qemu-virt-rv64-smp3-384M.dtb")).unwrap();
+    assert!(fdt.find_path("/").is_some());
+    assert_eq!(fdt.find_path("/soc/serial@10000000").unwrap().name(), "serial@10000000");
+    assert_eq!(fdt.find_path("/soc/serial").unwrap().name(), "serial@10000000");
+    assert_eq!(fdt.find_path("/memory").unwrap().name(), "memory@80000000");
+    assert!(fdt.find_path("/soc/serial@10000001").is_none());
+    assert!(fdt.find_path("/nonexistent").is_none());
+    assert!(fdt.find_path("/cpus/cpu@1").is_some());
+    assert!(fdt.find_path("/cpus/cpu@3").is_none());
+}

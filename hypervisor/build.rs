@@ -1,0 +1,90 @@
+//! Embeds the boot capsule's kernel in the hypervisor, after checking it.
+//!
+//! The kernel is `boot/binaries/<arch>/supervisor`, or the file named by the
+//! `DIOSIX_SUPERVISOR` environment variable (the test suite uses that to
+//! embed its own test guest). A kernel that is missing, unreadable, not an
+//! ELF, or built for the wrong class or machine stops the build here, before
+//! any executable is linked, with a message that says how to get one.
+
+use std::path::{Path, PathBuf};
+use std::process::exit;
+
+use payload::{Kernel, Xlen};
+
+fn main() {
+    let target = std::env::var("TARGET").unwrap_or_default();
+    let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    println!("cargo:rerun-if-env-changed=DIOSIX_SUPERVISOR");
+    println!("cargo:rerun-if-changed=build.rs");
+    if target_os != "none" {
+        // The host build is a stub that explains how to build for real.
+        return;
+    }
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let linker_script = manifest.join("link.ld");
+    println!("cargo:rerun-if-changed={}", linker_script.display());
+    println!("cargo:rustc-link-arg-bins=-T{}", linker_script.display());
+
+    let Some((arch, xlen)) = arch_of(&target) else {
+        fail(&target, None, &format!("diosix does not support the target `{target}`"));
+    };
+    let root = manifest.parent().unwrap();
+    let path = match std::env::var_os("DIOSIX_SUPERVISOR") {
+        Some(p) => PathBuf::from(p),
+        None => root.join("boot/binaries").join(arch).join("supervisor"),
+    };
+    let path = std::path::absolute(&path).unwrap_or(path);
+    println!("cargo:rerun-if-changed={}", path.display());
+
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fail(arch, Some(&path), "the file does not exist")
+        }
+        Err(e) => fail(arch, Some(&path), &format!("it cannot be read: {e}")),
+    };
+    if let Err(e) = Kernel::parse(&bytes, xlen) {
+        fail(arch, Some(&path), &format!("{e}"));
+    }
+    println!("cargo:rustc-env=DIOSIX_SUPERVISOR_PATH={}", path.display());
+    println!("cargo:rustc-env=DIOSIX_ARCH={arch}");
+}
+
+/// The seed's architecture name and register width for a target triple.
+fn arch_of(target: &str) -> Option<(&'static str, Xlen)> {
+    match target {
+        "riscv64gc-unknown-none-elf" => Some(("riscv64gc", Xlen::Rv64)),
+        "riscv64imac-unknown-none-elf" => Some(("riscv64imac", Xlen::Rv64)),
+        "riscv32imac-unknown-none-elf" => Some(("riscv32imac", Xlen::Rv32)),
+        _ => None,
+    }
+}
+
+fn fail(arch: &str, path: Option<&Path>, why: &str) -> ! {
+    remove_stale_executable();
+    eprintln!();
+    match path {
+        Some(p) => eprintln!("error: unusable boot capsule kernel (supervisor) at {}", p.display()),
+        None => eprintln!("error: {why}"),
+    }
+    if path.is_some() {
+        eprintln!("  what is wrong: {why}");
+        eprintln!("  how to get one:");
+        eprintln!("    - build it offline:  cargo xtask supervisor --arch {arch}");
+        eprintln!("    - or with Buildroot: copy boot/buildroot/{arch}.config to Buildroot's .config,");
+        eprintln!("      run make, and copy output/images/vmlinux to boot/binaries/{arch}/supervisor");
+        eprintln!("    - or point DIOSIX_SUPERVISOR at a RISC-V Linux vmlinux of the right width");
+    }
+    eprintln!();
+    exit(1);
+}
+
+/// A refused build must not leave the executable of an earlier build behind
+/// to be mistaken for this one. OUT_DIR is `<target>/<triple>/<profile>/build/
+/// hypervisor-<hash>/out`, so the executable is three levels up.
+fn remove_stale_executable() {
+    if let Some(out) = std::env::var_os("OUT_DIR") {
+        let exe = Path::new(&out).join("../../../hypervisor");
+        let _ = std::fs::remove_file(exe);
+    }
+}

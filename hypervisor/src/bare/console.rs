@@ -1,0 +1,74 @@
+//! The hypervisor's console: a 16550-compatible UART.
+//!
+//! Until the device tree is read, output goes to QEMU `virt`'s UART
+//! address. `println!` serialises whole lines with a lock; `force_println!`
+//! skips the lock for the panic and fatal-trap paths, where the lock may be
+//! held by the very hart that is failing.
+
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// QEMU `virt`'s first UART, used before the device tree names one.
+pub const EARLY_UART: usize = 0x1000_0000;
+
+static BASE: AtomicUsize = AtomicUsize::new(EARLY_UART);
+static LOCK: spin::Mutex<()> = spin::Mutex::new(());
+
+const THR: usize = 0; // transmit holding register
+const LSR: usize = 5; // line status register
+const LSR_THR_EMPTY: u8 = 1 << 5;
+
+/// Use the UART at `base` from now on.
+pub fn set_base(base: usize) {
+    BASE.store(base, Ordering::SeqCst);
+}
+
+struct Uart(usize);
+
+impl Uart {
+    fn put(&self, byte: u8) {
+        // SAFETY: `self.0` is the UART the device tree (or, before it is
+        // read, the QEMU virt board) places there; only its THR and LSR
+        // byte registers are touched, with volatile accesses.
+        unsafe {
+            let lsr = (self.0 + LSR) as *const u8;
+            while lsr.read_volatile() & LSR_THR_EMPTY == 0 {}
+            ((self.0 + THR) as *mut u8).write_volatile(byte);
+        }
+    }
+}
+
+impl Write for Uart {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for b in s.bytes() {
+            if b == b'\n' {
+                self.put(b'\r');
+            }
+            self.put(b);
+        }
+        Ok(())
+    }
+}
+
+pub fn print(args: fmt::Arguments) {
+    let _guard = LOCK.lock();
+    let _ = Uart(BASE.load(Ordering::SeqCst)).write_fmt(args);
+}
+
+pub fn force_print(args: fmt::Arguments) {
+    let _ = Uart(BASE.load(Ordering::SeqCst)).write_fmt(args);
+}
+
+macro_rules! println {
+    ($($arg:tt)*) => {
+        $crate::bare::console::print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+macro_rules! force_println {
+    ($($arg:tt)*) => {
+        $crate::bare::console::force_print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {force_println, println};

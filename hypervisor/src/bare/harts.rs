@@ -1,0 +1,30 @@
+//! Which harts have started and checked in.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use super::layout::MAX_HARTS;
+
+static ONLINE: AtomicUsize = AtomicUsize::new(0);
+
+/// Mark the calling hart as running in M-mode.
+pub fn check_in(hart: usize) {
+    if hart < MAX_HARTS {
+        ONLINE.fetch_or(1 << hart, Ordering::SeqCst);
+    }
+}
+
+pub fn is_online(hart: usize) -> bool {
+    hart < MAX_HARTS && ONLINE.load(Ordering::SeqCst) & (1 << hart) != 0
+}
+
+/// Wait until every hart in `expected` has checked in or `spins` polls
+/// have passed; true if they all did.
+pub fn wait_for<I: Iterator<Item = usize> + Clone>(expected: I, spins: usize) -> bool {
+    for _ in 0..spins {
+        if expected.clone().all(is_online) {
+            return true;
+        }
+        core::hint::spin_loop();
+    }
+    expected.clone().all(is_online)
+}

@@ -1,0 +1,136 @@
+//! The boot report: what the hypervisor found and what it will run.
+//! Tests read these lines, so change them with the tests.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use devtree::{Hart, Platform, PowerOffKind};
+use memrange::Size;
+use payload::{Kernel, Xlen};
+
+use super::console::println;
+use super::{harts, layout, supervisor};
+
+#[cfg(target_arch = "riscv64")]
+const XLEN: Xlen = Xlen::Rv64;
+#[cfg(target_arch = "riscv32")]
+const XLEN: Xlen = Xlen::Rv32;
+
+/// The target triple this hypervisor was built for.
+pub const TARGET: &str = match supervisor::ARCH.as_bytes() {
+    b"riscv64gc" => "riscv64gc-unknown-none-elf",
+    b"riscv64imac" => "riscv64imac-unknown-none-elf",
+    _ => "riscv32imac-unknown-none-elf",
+};
+
+pub fn print(p: &Platform, all_harts_in: bool) {
+    if let Some(model) = p.model {
+        println!("platform: {model}");
+    }
+    for r in &p.ram {
+        println!("ram: {r} ({})", Size(r.size()));
+    }
+    println!("ram total: {}", Size(p.ram_bytes()));
+    let image = layout::image();
+    println!("hypervisor: {image} ({})", Size(image.size()));
+
+    let usable: Vec<&Hart> = p.usable_harts().collect();
+    println!(
+        "harts: {} usable of {}: {}",
+        usable.len(),
+        p.harts.len(),
+        id_list(usable.iter().map(|h| h.id))
+    );
+    for group in isa_groups(&usable) {
+        println!("{group}");
+    }
+    for h in p.harts.iter().filter(|h| !h.usable) {
+        println!("hart {}: left out (disabled, or no S-mode MMU)", h.id);
+    }
+    let running = usable.iter().map(|h| h.id).filter(|&id| harts::is_online(id as usize));
+    println!("harts running in M-mode: {}", id_list(running));
+    if !all_harts_in {
+        println!("warning: not every usable hart checked in (ids >= {} are parked)", layout::MAX_HARTS);
+    }
+
+    match p.uart {
+        Some(u) => println!("uart: {} at {:#x}", u.compatible, u.base),
+        None => println!("uart: none found"),
+    }
+    match (p.timer, p.timebase_hz) {
+        (Some(t), Some(hz)) => println!("timer: {} at {:#x}, timebase {hz} Hz", t.compatible, t.base),
+        (Some(t), None) => println!("timer: {} at {:#x}, timebase unknown", t.compatible, t.base),
+        (None, _) => println!("timer: none found"),
+    }
+    match p.plic {
+        Some(i) => println!("plic: {} at {:#x}", i.compatible, i.base),
+        None => println!("plic: none found"),
+    }
+    match p.poweroff {
+        Some(d) => println!(
+            "power-off: {} at {:#x}, value {:#x}",
+            match d.kind {
+                PowerOffKind::SifiveTest => "sifive test device",
+                PowerOffKind::Syscon => "syscon register",
+            },
+            d.base + d.offset,
+            d.value
+        ),
+        None => println!("power-off: none found"),
+    }
+}
+
+pub fn print_supervisor(bytes: &[u8]) {
+    match Kernel::parse(bytes, XLEN) {
+        Ok(k) => println!(
+            "supervisor: {} RISC-V ELF for {}, {} bytes, entry {:#x}, {} load segments, {} to load ({} from the file)",
+            match k.xlen() {
+                Xlen::Rv32 => "32-bit",
+                Xlen::Rv64 => "64-bit",
+            },
+            supervisor::ARCH,
+            bytes.len(),
+            k.entry(),
+            k.segment_count(),
+            Size(k.mem_bytes()),
+            Size(k.file_bytes()),
+        ),
+        // build.rs checked the same bytes, so this means memory corruption.
+        Err(e) => println!("supervisor: embedded kernel is unusable: {e}"),
+    }
+}
+
+fn id_list(ids: impl Iterator<Item = u64>) -> String {
+    let mut s = String::new();
+    for id in ids {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        let _ = write!(s, "{id}");
+    }
+    if s.is_empty() {
+        s.push_str("none");
+    }
+    s
+}
+
+/// One line per distinct (ISA, MMU) among the harts: `harts 0 1 2: isa ..., mmu ...`.
+fn isa_groups(harts: &[&Hart]) -> Vec<String> {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for h in harts {
+        let key = (h.isa.as_str(), h.mmu.as_deref().unwrap_or("none"));
+        if !seen.contains(&key) {
+            seen.push(key);
+        }
+    }
+    seen.iter()
+        .map(|&(isa, mmu)| {
+            let ids = harts
+                .iter()
+                .filter(|h| h.isa == isa && h.mmu.as_deref().unwrap_or("none") == mmu)
+                .map(|h| h.id);
+            alloc::format!("harts {}: isa {isa}, mmu {mmu}", id_list(ids))
+        })
+        .collect()
+}

@@ -1,0 +1,32 @@
+//! diosix: a bare-metal, type-1 hypervisor for RISC-V.
+//!
+//! Built for a `riscv*-unknown-none-elf` target this is the hypervisor
+//! executable, with the boot capsule's kernel embedded. Built for the host
+//! (as `cargo build --workspace` does) it is a stub that says how to build
+//! the real thing, so that host builds and tests of the workspace work.
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(target_os = "none")]
+extern crate alloc;
+
+#[cfg(target_os = "none")]
+mod bare {
+    pub mod boot;
+    pub mod console;
+    pub mod cpu;
+    pub mod entry;
+    pub mod harts;
+    pub mod heap;
+    pub mod layout;
+    pub mod panic;
+    pub mod power;
+    pub mod report;
+    pub mod supervisor;
+    pub mod trap;
+}
+
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!("the diosix hypervisor runs on bare-metal RISC-V; build it with `cargo xtask build`");
+    std::process::exit(1);
+}
