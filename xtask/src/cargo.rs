@@ -1,0 +1,98 @@
+//! Running cargo for the bare-metal packages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::target::Target;
+
+/// What to build.
+pub struct Build<'a> {
+    pub package: &'a str,
+    pub target: Target,
+    pub release: bool,
+    pub target_dir: Option<&'a Path>,
+    /// A kernel to embed instead of `boot/binaries/<arch>/supervisor`.
+    pub supervisor: Option<&'a Path>,
+}
+
+/// Outcome of a build: the executable, or cargo's diagnostics.
+pub enum Outcome {
+    Built(PathBuf),
+    Failed { stderr: String },
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+impl Build<'_> {
+    fn command(&self) -> Command {
+        let mut cmd = cargo();
+        cmd.current_dir(crate::paths::root());
+        cmd.args(["build", "--package", self.package, "--target", self.target.triple()]);
+        cmd.arg("--message-format=json-render-diagnostics");
+        if self.release {
+            cmd.arg("--release");
+        }
+        if let Some(dir) = self.target_dir {
+            cmd.arg("--target-dir").arg(dir);
+        }
+        match self.supervisor {
+            Some(s) => cmd.env("DIOSIX_SUPERVISOR", s),
+            None => cmd.env_remove("DIOSIX_SUPERVISOR"),
+        };
+        cmd
+    }
+
+    /// Builds, letting cargo's progress and errors reach the terminal.
+    pub fn run(&self) -> Result<PathBuf> {
+        let output = self
+            .command()
+            .stderr(Stdio::inherit())
+            .output()
+            .context("cannot run cargo")?;
+        if !output.status.success() {
+            bail!("building {} for {} failed", self.package, self.target);
+        }
+        executable(&output.stdout, self.package)
+    }
+
+    /// Builds, capturing diagnostics (for tests that expect a refusal).
+    pub fn try_run(&self) -> Result<Outcome> {
+        let output = self.command().output().context("cannot run cargo")?;
+        if !output.status.success() {
+            return Ok(Outcome::Failed { stderr: String::from_utf8_lossy(&output.stderr).into() });
+        }
+        Ok(Outcome::Built(executable(&output.stdout, self.package)?))
+    }
+}
+
+/// The `executable` of the last compiler artifact for `package`.
+fn executable(json_lines: &[u8], package: &str) -> Result<PathBuf> {
+    let text = String::from_utf8_lossy(json_lines);
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == package)
+        .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
+        .last()
+        .with_context(|| format!("cargo reported no executable for {package}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_executable_among_messages() {
+        let msgs = br#"{"reason":"compiler-artifact","target":{"name":"spin"},"executable":null}
+{"reason":"compiler-artifact","target":{"name":"hypervisor"},"executable":"/t/riscv64gc-unknown-none-elf/debug/hypervisor"}
+{"reason":"build-finished","success":true}"#;
+        assert_eq!(
+            executable(msgs, "hypervisor").unwrap(),
+            PathBuf::from("/t/riscv64gc-unknown-none-elf/debug/hypervisor")
+        );
+        assert!(executable(msgs, "testguest").is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! `cargo xtask deps`: install what the project needs, when it is missing.
+//!
+//! Debian packages are installed with apt when running as root; otherwise
+//! the exact command is printed. The rustup targets are added with rustup
+//! (these machines set RUSTUP_AUTO_INSTALL=0, so rust-toolchain.toml alone
+//! does not fetch them).
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::target::Target;
+
+/// Debian packages, and why each is needed.
+pub const PACKAGES: &[(&str, &str)] = &[
+    ("qemu-system-riscv", "QEMU's RISC-V system emulators (virt board)"),
+    ("qemu-user", "runs the boot capsule's /init on the host in tests"),
+    ("binutils-riscv64-linux-gnu", "RISC-V objdump/objcopy for kernels and checks"),
+    ("gcc-riscv64-linux-gnu", "cross compiler for the supervisor's Linux kernel"),
+    ("linux-source-6.12", "Linux source for the offline supervisor build"),
+    ("build-essential", "host compiler and make for kernel builds"),
+    ("bc", "kernel build"),
+    ("bison", "kernel build"),
+    ("flex", "kernel build"),
+    ("libssl-dev", "kernel build (host tools)"),
+    ("libelf-dev", "kernel build (host tools)"),
+    ("cpio", "initramfs tooling"),
+    ("xz-utils", "unpacking linux-source"),
+    ("dpkg-dev", "`apt-get source busybox` for the riscv64gc userland"),
+];
+
+/// Debian 12 ships QEMU 7.2 in main; the RISC-V emulators we test with
+/// (QEMU 10) come from bookworm-backports there.
+const BACKPORTS_FILE: &str = "/etc/apt/sources.list.d/diosix-backports.sources";
+const BACKPORTS_SOURCE: &str = "Types: deb deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+";
+/// Source packages (busybox) need deb-src entries for the main suites too.
+const SOURCES_FILE: &str = "/etc/apt/sources.list.d/diosix-sources.sources";
+const SOURCES_SOURCE: &str = "Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+";
+
+pub fn run() -> Result<()> {
+    apt_packages()?;
+    rustup_targets()?;
+    println!("deps: everything is installed");
+    Ok(())
+}
+
+fn is_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${db:Status-Status}", package])
+        .output()
+        .is_ok_and(|o| o.stdout == b"installed")
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+fn codename() -> String {
+    std::fs::read_to_string("/etc/os-release")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VERSION_CODENAME=").map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn apt(args: &[&str]) -> Result<()> {
+    println!("deps: apt-get {}", args.join(" "));
+    let status = Command::new("apt-get")
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .context("cannot run apt-get")?;
+    if !status.success() {
+        bail!("apt-get {} failed", args.join(" "));
+    }
+    Ok(())
+}
+
+fn apt_packages() -> Result<()> {
+    if which("dpkg-query").is_none() {
+        println!("deps: not a Debian-like system; install QEMU (riscv32/riscv64 system emulators),");
+        println!("      a riscv64-linux-gnu cross gcc and binutils, and Linux 6.12 sources by hand");
+        return Ok(());
+    }
+    let missing: Vec<&str> =
+        PACKAGES.iter().map(|(p, _)| *p).filter(|p| !is_installed(p)).collect();
+    let sources_missing = !std::path::Path::new(SOURCES_FILE).exists();
+    let bookworm = codename() == "bookworm";
+    if missing.is_empty() && !(bookworm && sources_missing) {
+        return Ok(());
+    }
+    if !is_root() {
+        println!("deps: these Debian packages are missing: {}", missing.join(" "));
+        println!("deps: as root, run `cargo xtask deps` again, or:");
+        if bookworm {
+            println!("  printf '{}' > {BACKPORTS_FILE}", BACKPORTS_SOURCE.replace('\n', "\\n"));
+            println!("  printf '{}' > {SOURCES_FILE}", SOURCES_SOURCE.replace('\n', "\\n"));
+        }
+        println!("  apt-get update && apt-get install -y {}", missing.join(" "));
+        bail!("missing Debian packages");
+    }
+    if bookworm {
+        std::fs::write(BACKPORTS_FILE, BACKPORTS_SOURCE)
+            .with_context(|| format!("cannot write {BACKPORTS_FILE}"))?;
+        std::fs::write(SOURCES_FILE, SOURCES_SOURCE)
+            .with_context(|| format!("cannot write {SOURCES_FILE}"))?;
+    }
+    apt(&["update", "-q"])?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let (qemu, rest): (Vec<&str>, Vec<&str>) =
+        missing.iter().partition(|p| p.starts_with("qemu-"));
+    if !qemu.is_empty() {
+        let mut args = vec!["install", "-y", "-q"];
+        if bookworm {
+            args.extend(["-t", "bookworm-backports"]);
+        }
+        args.extend(qemu);
+        apt(&args)?;
+    }
+    if !rest.is_empty() {
+        let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+        args.extend(rest);
+        apt(&args)?;
+    }
+    Ok(())
+}
+
+fn rustup_targets() -> Result<()> {
+    if which("rustup").is_none() {
+        println!("deps: rustup not found; make sure the targets {} are installed",
+            Target::ALL.map(|t| t.triple()).join(", "));
+        return Ok(());
+    }
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(crate::paths::root())
+        .output()
+        .context("cannot run rustup")?;
+    let installed = String::from_utf8_lossy(&out.stdout);
+    let missing: Vec<&str> = Target::ALL
+        .iter()
+        .map(|t| t.triple())
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("deps: rustup target add {}", missing.join(" "));
+    let status = Command::new("rustup")
+        .args(["target", "add"])
+        .args(&missing)
+        .current_dir(crate::paths::root())
+        .status()
+        .context("cannot run rustup")?;
+    if !status.success() {
+        bail!("rustup target add {} failed", missing.join(" "));
+    }
+    Ok(())
+}
+
+/// The full path of `program` on PATH.
+pub fn which(program: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
+}

@@ -1,0 +1,217 @@
+//! Starting QEMU's `virt` board, interactively or with captured output and
+//! a deadline.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use wait_timeout::ChildExt;
+
+use crate::target::Target;
+
+/// Default harts and RAM for `cargo xtask run`.
+pub const DEFAULT_SMP: u32 = 4;
+pub const DEFAULT_MEMORY: &str = "512M";
+/// Harts the hypervisor has stacks for (hypervisor/link.ld's MAX_HARTS).
+pub const MAX_SMP: u32 = 16;
+
+/// Which firmware QEMU starts before the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Firmware {
+    /// `-bios none`: the kernel is entered in M-mode at the base of RAM (diosix).
+    None,
+    /// QEMU's bundled OpenSBI: the kernel is entered in S-mode (plain Linux).
+    OpenSbi,
+}
+
+/// One QEMU `virt` machine.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    pub target: Target,
+    pub smp: u32,
+    pub memory_mib: u64,
+    pub kernel: PathBuf,
+    pub append: Option<String>,
+    pub firmware: Firmware,
+}
+
+impl Machine {
+    pub fn new(target: Target, kernel: &Path) -> Machine {
+        Machine {
+            target,
+            smp: DEFAULT_SMP,
+            memory_mib: parse_memory(DEFAULT_MEMORY).expect("default memory parses"),
+            kernel: kernel.to_path_buf(),
+            append: None,
+            firmware: Firmware::None,
+        }
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(self.target.qemu_binary());
+        cmd.args(["-machine", "virt", "-nographic"]);
+        cmd.args(["-cpu", &self.target.qemu_cpu()]);
+        cmd.args(["-smp", &self.smp.to_string()]);
+        cmd.args(["-m", &format!("{}M", self.memory_mib)]);
+        match self.firmware {
+            Firmware::None => cmd.args(["-bios", "none"]),
+            Firmware::OpenSbi => cmd.args(["-bios", "default"]),
+        };
+        cmd.arg("-kernel").arg(&self.kernel);
+        if let Some(a) = &self.append {
+            cmd.args(["-append", a]);
+        }
+        cmd
+    }
+
+    /// Runs with the terminal attached; returns QEMU's exit status.
+    pub fn run_interactive(&self) -> Result<ExitStatus> {
+        let mut cmd = self.command();
+        eprintln!("running: {}", describe(&cmd));
+        eprintln!("(press Ctrl-A then X to quit QEMU)");
+        cmd.status().with_context(|| not_found(self.target))
+    }
+
+    /// Runs with output captured, killing QEMU after `timeout`.
+    pub fn run_captured(&self, timeout: Duration) -> Result<Captured> {
+        let mut cmd = self.command();
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().with_context(|| not_found(self.target))?;
+        let text = Arc::new(Mutex::new(String::new()));
+        let readers: Vec<_> = [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|mut pipe| {
+            let text = Arc::clone(&text);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    text.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            })
+        })
+        .collect();
+        let started = Instant::now();
+        let status = child.wait_timeout(timeout)?;
+        let timed_out = status.is_none();
+        if timed_out {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for r in readers {
+            let _ = r.join();
+        }
+        let output = text.lock().unwrap().replace("\r\n", "\n");
+        Ok(Captured {
+            exit_code: status.and_then(|s| s.code()),
+            timed_out,
+            elapsed: started.elapsed(),
+            output,
+        })
+    }
+}
+
+/// What a captured run printed and how it ended.
+#[derive(Debug)]
+pub struct Captured {
+    /// `None` when QEMU was killed (timeout or signal).
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub elapsed: Duration,
+    pub output: String,
+}
+
+fn not_found(target: Target) -> String {
+    format!(
+        "cannot start {}; run `cargo xtask deps` to install QEMU",
+        target.qemu_binary()
+    )
+}
+
+/// The command line, for showing to the user.
+pub fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// Parses a memory size: a number of MiB, or a number with a unit
+/// (`K`, `M`, `G`, optionally followed by `iB` or `B`). Returns MiB.
+pub fn parse_memory(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let digits = t.chars().take_while(|c| c.is_ascii_digit()).count();
+    let (num, unit) = t.split_at(digits);
+    let Ok(n) = num.parse::<u64>() else {
+        bail!("memory size `{s}` does not start with a number (try 512M or 1G)");
+    };
+    let unit = unit.trim().to_ascii_uppercase();
+    let unit = unit.trim_end_matches("IB").trim_end_matches('B');
+    let mib = match unit {
+        "" | "M" => Some(n),
+        "G" => n.checked_mul(1024),
+        "K" if n % 1024 == 0 => Some(n / 1024),
+        "K" => bail!("memory size `{s}` is not a whole number of MiB"),
+        _ => bail!("memory size `{s}` has an unknown unit (use K, M or G)"),
+    };
+    match mib {
+        Some(m) if (64..=65536).contains(&m) => Ok(m),
+        Some(m) => bail!("memory size `{s}` is {m} MiB; choose between 64 MiB and 64 GiB"),
+        None => bail!("memory size `{s}` is too large"),
+    }
+}
+
+/// Checks a hart count for the `virt` board and our stack table.
+pub fn check_smp(n: u32) -> Result<u32> {
+    if n == 0 || n > MAX_SMP {
+        bail!("--smp {n}: choose between 1 and {MAX_SMP} harts");
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("512M").unwrap(), 512);
+        assert_eq!(parse_memory("384").unwrap(), 384);
+        assert_eq!(parse_memory("1G").unwrap(), 1024);
+        assert_eq!(parse_memory("2GiB").unwrap(), 2048);
+        assert_eq!(parse_memory("262144K").unwrap(), 256);
+        assert!(parse_memory("lots").unwrap_err().to_string().contains("does not start with a number"));
+        assert!(parse_memory("512X").unwrap_err().to_string().contains("unknown unit"));
+        assert!(parse_memory("16M").unwrap_err().to_string().contains("between 64 MiB"));
+        assert!(parse_memory("99999999999999999G").is_err());
+    }
+
+    #[test]
+    fn smp_bounds() {
+        assert!(check_smp(0).is_err());
+        assert_eq!(check_smp(4).unwrap(), 4);
+        assert!(check_smp(17).unwrap_err().to_string().contains("between 1 and 16"));
+    }
+
+    #[test]
+    fn command_line_for_imac() {
+        let mut m = Machine::new(Target::Riscv32imac, Path::new("/k"));
+        m.smp = 3;
+        m.memory_mib = 384;
+        let line = describe(&m.command());
+        assert!(line.starts_with("qemu-system-riscv32 -machine virt"), "{line}");
+        assert!(line.contains("-smp 3 -m 384M -bios none -kernel /k"), "{line}");
+        assert!(line.contains("-cpu rv32,f=false,d=false"), "{line}");
+    }
+}

@@ -1,0 +1,75 @@
+//! `cargo xtask test`'s integration tests: a small runner that names each
+//! case, times it, shows a failing case's evidence, and ends with the line
+//! `N passed, N failed`.
+
+pub mod fixture;
+pub mod hypervisor;
+pub mod refusal;
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+
+use crate::target::Target;
+
+pub struct Case {
+    pub name: String,
+    pub run: Box<dyn FnOnce() -> Result<()>>,
+}
+
+pub fn case(name: impl Into<String>, run: impl FnOnce() -> Result<()> + 'static) -> Case {
+    Case { name: name.into(), run: Box::new(run) }
+}
+
+/// Every integration case for `targets`.
+pub fn all(targets: &[Target]) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for &t in targets {
+        cases.extend(hypervisor::cases(t));
+        cases.extend(refusal::cases(t));
+    }
+    cases
+}
+
+/// Runs the cases whose names contain `filter`; fails if any failed.
+pub fn run(cases: Vec<Case>, filter: Option<&str>) -> Result<()> {
+    let selected: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| filter.is_none_or(|f| c.name.contains(f)))
+        .collect();
+    println!("\nrunning {} integration tests", selected.len());
+    let mut failures = Vec::new();
+    let mut passed = 0;
+    for c in selected {
+        let started = Instant::now();
+        let result = (c.run)();
+        let secs = started.elapsed().as_secs_f64();
+        match result {
+            Ok(()) => {
+                passed += 1;
+                println!("test {} ... ok ({secs:.1}s)", c.name);
+            }
+            Err(e) => {
+                println!("test {} ... FAILED ({secs:.1}s)", c.name);
+                failures.push((c.name, format!("{e:?}")));
+            }
+        }
+    }
+    for (name, why) in &failures {
+        println!("\n---- {name} ----\n{why}");
+    }
+    println!("\n{passed} passed, {} failed", failures.len());
+    if !failures.is_empty() {
+        bail!("{} integration test(s) failed", failures.len());
+    }
+    Ok(())
+}
+
+/// Fails with `output` attached unless it contains every one of `needles`.
+pub fn expect_all(output: &str, needles: &[&str]) -> Result<()> {
+    let missing: Vec<&&str> = needles.iter().filter(|n| !output.contains(**n)).collect();
+    if !missing.is_empty() {
+        bail!("expected output to contain {missing:?}\n--- output ---\n{output}");
+    }
+    Ok(())
+}
