@@ -5,6 +5,7 @@ mod deps;
 mod paths;
 mod qemu;
 mod suite;
+mod supervisor;
 mod target;
 
 use std::process::{Command, ExitCode};
@@ -48,6 +49,16 @@ enum Cmd {
         /// Hypervisor command line (QEMU's -append), e.g. diosix.selftest=panic.
         #[arg(long)]
         append: Option<String>,
+    },
+    /// Build the boot capsule's Linux kernel offline and install it at
+    /// boot/binaries/<arch>/supervisor.
+    Supervisor {
+        /// riscv64gc, riscv64imac, riscv32imac, or all.
+        #[arg(long, default_value = "riscv64gc")]
+        arch: String,
+        /// Replace a supervisor that xtask did not build.
+        #[arg(long)]
+        force: bool,
     },
     /// Run every host test, then the QEMU integration tests.
     Test {
@@ -94,6 +105,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Cmd::Supervisor { arch, force } => {
+            let targets = if arch == "all" { Target::ALL.to_vec() } else { vec![arch.parse()?] };
+            supervisor::command(&targets, force)
+        }
         Cmd::Test { target, no_host, filter } => {
             if !no_host {
                 host_tests()?;
@@ -104,7 +119,9 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Builds the hypervisor, first building the supervisor if it is missing.
 fn build(target: Target, release: bool) -> Result<std::path::PathBuf> {
+    supervisor::ensure(target)?;
     cargo::Build { package: "hypervisor", target, release, target_dir: None, supervisor: None }.run()
 }
 

@@ -77,11 +77,16 @@ impl Machine {
 
     /// Runs with output captured, killing QEMU after `timeout`.
     pub fn run_captured(&self, timeout: Duration) -> Result<Captured> {
+        Ok(self.spawn()?.finish(timeout))
+    }
+
+    /// Starts QEMU with its console on pipes, for a test to read and type.
+    pub fn spawn(&self) -> Result<Running> {
         let mut cmd = self.command();
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().with_context(|| not_found(self.target))?;
         let text = Arc::new(Mutex::new(String::new()));
-        let readers: Vec<_> = [
+        let readers = [
             child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
             child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
         ]
@@ -100,23 +105,93 @@ impl Machine {
             })
         })
         .collect();
-        let started = Instant::now();
-        let status = child.wait_timeout(timeout)?;
+        Ok(Running {
+            stdin: child.stdin.take(),
+            child,
+            text,
+            readers,
+            seen: 0,
+        })
+    }
+}
+
+/// A QEMU that is running, with its console captured.
+///
+/// Not `expectrl`: a test that fails must show everything the machine
+/// printed, and captured runs and interactive tests share this one path.
+pub struct Running {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    text: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+    /// How far `expect` has consumed the output.
+    seen: usize,
+}
+
+impl Running {
+    /// Everything printed so far.
+    pub fn transcript(&self) -> String {
+        self.text.lock().unwrap().replace("\r\n", "\n")
+    }
+
+    /// Waits until `needle` appears after what earlier calls consumed;
+    /// returns the rest of the line it is on. Fails with the transcript.
+    pub fn expect(&mut self, needle: &str, timeout: Duration) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            {
+                let text = self.text.lock().unwrap();
+                if let Some(at) = text.get(self.seen..).and_then(|t| t.find(needle)) {
+                    let from = self.seen + at + needle.len();
+                    let rest = &text[from..];
+                    if let Some(eol) = rest.find('\n') {
+                        self.seen = from;
+                        return Ok(rest[..eol].trim_end_matches('\r').to_string());
+                    }
+                    if needle.ends_with(' ') || needle.ends_with('>') {
+                        // A prompt: the line will not end until we type.
+                        self.seen = from;
+                        return Ok(rest.to_string());
+                    }
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(200));
+                bail!("QEMU exited ({status}) before printing {needle:?}\n--- output ---\n{}", self.transcript());
+            }
+            if Instant::now() > deadline {
+                bail!("{needle:?} did not appear within {timeout:?}\n--- output ---\n{}", self.transcript());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Types `text` on the console.
+    pub fn send(&mut self, text: &str) -> Result<()> {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().context("QEMU's input is closed")?;
+        stdin.write_all(text.as_bytes())?;
+        stdin.flush()?;
+        Ok(())
+    }
+
+    /// Waits for QEMU to exit, killing it after `timeout`.
+    pub fn finish(mut self, timeout: Duration) -> Captured {
+        drop(self.stdin.take());
+        let status = self.child.wait_timeout(timeout).ok().flatten();
         let timed_out = status.is_none();
         if timed_out {
-            let _ = child.kill();
-            let _ = child.wait();
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
-        for r in readers {
+        for r in self.readers.drain(..) {
             let _ = r.join();
         }
-        let output = text.lock().unwrap().replace("\r\n", "\n");
-        Ok(Captured {
+        Captured {
             exit_code: status.and_then(|s| s.code()),
             timed_out,
-            elapsed: started.elapsed(),
-            output,
-        })
+            output: self.transcript(),
+        }
     }
 }
 
@@ -126,7 +201,6 @@ pub struct Captured {
     /// `None` when QEMU was killed (timeout or signal).
     pub exit_code: Option<i32>,
     pub timed_out: bool,
-    pub elapsed: Duration,
     pub output: String,
 }
 

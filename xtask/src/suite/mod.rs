@@ -4,6 +4,7 @@
 
 pub mod fixture;
 pub mod hypervisor;
+pub mod linux;
 pub mod refusal;
 
 use std::time::Instant;
@@ -27,6 +28,7 @@ pub fn all(targets: &[Target]) -> Vec<Case> {
     for &t in targets {
         cases.extend(hypervisor::cases(t));
         cases.extend(refusal::cases(t));
+        cases.extend(linux::cases(t));
     }
     cases
 }
