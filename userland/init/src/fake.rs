@@ -1,0 +1,166 @@
+//! An in-memory [`Os`] for the unit tests.
+
+use crate::errno::{EBADF, ENOENT, ENOTDIR, Errno};
+use crate::fs::encode_dirents;
+use crate::os::{Exit, Fd, Os, Power, SysInfo};
+
+pub struct FakeOs {
+    files: Vec<(String, Vec<u8>)>,
+    dirs: Vec<(String, Vec<u8>)>,
+    /// Open files: contents (file data or encoded dirents) and position.
+    fds: Vec<Option<(Vec<u8>, usize)>>,
+    out: Vec<u8>,
+    input: Vec<u8>,
+    /// Returned once by `read_input` before any input.
+    pub input_error: Option<Errno>,
+    /// Most bytes one `read` or `read_input` returns.
+    pub read_chunk: usize,
+    pub tty: bool,
+    pub sysinfo: Option<SysInfo>,
+    pub executables: Vec<String>,
+    pub exit: Result<Exit, Errno>,
+    pub ran: Vec<String>,
+    pub power_error: Errno,
+    pub power_requests: Vec<Power>,
+    pub reaps: usize,
+}
+
+impl FakeOs {
+    pub fn new() -> Self {
+        Self {
+            files: Vec::new(),
+            dirs: Vec::new(),
+            fds: Vec::new(),
+            out: Vec::new(),
+            input: Vec::new(),
+            input_error: None,
+            read_chunk: 100,
+            tty: false,
+            sysinfo: None,
+            executables: Vec::new(),
+            exit: Ok(Exit::Code(0)),
+            ran: Vec::new(),
+            power_error: Errno(1),
+            power_requests: Vec::new(),
+            reaps: 0,
+        }
+    }
+
+    pub fn file(&mut self, path: &str, text: &str) {
+        self.files.push((path.into(), text.as_bytes().to_vec()));
+    }
+
+    pub fn dir(&mut self, path: &str, entries: &[(&str, u8)]) {
+        self.dirs.push((path.into(), encode_dirents(entries)));
+    }
+
+    pub fn input(&mut self, bytes: &[u8]) {
+        self.input.extend_from_slice(bytes);
+    }
+
+    pub fn output(&self) -> String {
+        String::from_utf8(self.out.clone()).unwrap()
+    }
+
+    pub fn take_output(&mut self) -> String {
+        String::from_utf8(std::mem::take(&mut self.out)).unwrap()
+    }
+
+    pub fn open_fds(&self) -> usize {
+        self.fds.iter().flatten().count()
+    }
+
+    fn fd(&mut self, fd: Fd) -> Result<&mut (Vec<u8>, usize), Errno> {
+        self.fds
+            .get_mut(fd as usize)
+            .and_then(Option::as_mut)
+            .ok_or(EBADF)
+    }
+}
+
+impl Os for FakeOs {
+    fn write(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    fn flush(&mut self) {}
+
+    fn read_input(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
+        if let Some(e) = self.input_error.take() {
+            return Err(e);
+        }
+        let n = buf.len().min(self.read_chunk).min(self.input.len());
+        buf[..n].copy_from_slice(&self.input[..n]);
+        self.input.drain(..n);
+        Ok(n)
+    }
+
+    fn echo(&self) -> bool {
+        self.tty
+    }
+
+    fn open(&mut self, path: &str, dir: bool) -> Result<Fd, Errno> {
+        let data = if let Some((_, d)) = self.dirs.iter().find(|(p, _)| p == path) {
+            if !dir {
+                return Err(Errno(21));
+            }
+            d.clone()
+        } else if let Some((_, f)) = self.files.iter().find(|(p, _)| p == path) {
+            if dir {
+                return Err(ENOTDIR);
+            }
+            f.clone()
+        } else {
+            return Err(ENOENT);
+        };
+        self.fds.push(Some((data, 0)));
+        Ok(self.fds.len() as Fd - 1)
+    }
+
+    fn read(&mut self, fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
+        let chunk = self.read_chunk;
+        let (data, pos) = self.fd(fd)?;
+        let n = buf.len().min(chunk).min(data.len() - *pos);
+        buf[..n].copy_from_slice(&data[*pos..*pos + n]);
+        *pos += n;
+        Ok(n)
+    }
+
+    fn getdents(&mut self, fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
+        // One whole record per call, as a small buffer would get.
+        let (data, pos) = self.fd(fd)?;
+        if *pos == data.len() {
+            return Ok(0);
+        }
+        let reclen = usize::from(u16::from_le_bytes([data[*pos + 16], data[*pos + 17]]));
+        buf[..reclen].copy_from_slice(&data[*pos..*pos + reclen]);
+        *pos += reclen;
+        Ok(reclen)
+    }
+
+    fn close(&mut self, fd: Fd) {
+        self.fds[fd as usize] = None;
+    }
+
+    fn sysinfo(&mut self) -> Result<SysInfo, Errno> {
+        self.sysinfo.ok_or(Errno(38))
+    }
+
+    fn executable(&mut self, path: &str) -> bool {
+        self.executables.iter().any(|p| p == path)
+    }
+
+    fn run(&mut self, path: &str, argv: &[&str]) -> Result<Exit, Errno> {
+        self.ran.push(format!("{path} {}", argv.join(" ")));
+        self.exit
+    }
+
+    fn power(&mut self, how: Power) -> Errno {
+        self.power_requests.push(how);
+        self.power_error
+    }
+
+    fn reap(&mut self) {
+        self.reaps += 1;
+    }
+}
