@@ -93,7 +93,7 @@ impl Config {
 }
 
 fn is_symbol(opt: &str) -> bool {
-    opt.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    opt.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 #[cfg(test)]
@@ -132,7 +132,8 @@ CONFIG_CMDLINE=\"\"
         let err = Config::parse("boot/linux/x.config", "CONFIG_A=y\nCONFIG_B y\n").unwrap_err();
         assert_eq!(err.to_string(), "boot/linux/x.config:2: not a kconfig line: `CONFIG_B y`");
         assert!(Config::parse("f", "FOO=y\n").is_err());
-        assert!(Config::parse("f", "CONFIG_lower=y\n").is_err());
+        assert!(Config::parse("f", "CONFIG_A-B=y\n").is_err());
+        assert!(Config::parse("f", "CONFIG_INCLUDE_SUSv2=y\n").is_ok(), "busybox uses mixed case");
     }
 
     #[test]
