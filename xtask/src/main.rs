@@ -15,14 +15,14 @@ use clap::{Parser, Subcommand};
 
 use target::Target;
 
-#[derive(Parser)]
+#[derive(Parser, Debug)]
 #[command(name = "cargo xtask", about = "Build, run and test the diosix hypervisor")]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Debug)]
 enum Cmd {
     /// Install the Debian packages and rustup targets the project needs.
     Deps,
@@ -55,7 +55,7 @@ enum Cmd {
     Supervisor {
         /// riscv64gc, riscv64imac, riscv32imac, or all.
         #[arg(long, default_value = "riscv64gc")]
-        arch: String,
+        arch: Archs,
         /// Replace a supervisor that xtask did not build.
         #[arg(long)]
         force: bool,
@@ -71,6 +71,21 @@ enum Cmd {
         /// Only integration tests whose names contain this.
         filter: Option<String>,
     },
+}
+
+/// `--arch`: one architecture, or `all`.
+#[derive(Clone, Debug, PartialEq)]
+enum Archs {
+    All,
+    One(Target),
+}
+
+impl std::str::FromStr for Archs {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Archs> {
+        if s == "all" { Ok(Archs::All) } else { Ok(Archs::One(s.parse()?)) }
+    }
 }
 
 fn main() -> ExitCode {
@@ -106,7 +121,10 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Supervisor { arch, force } => {
-            let targets = if arch == "all" { Target::ALL.to_vec() } else { vec![arch.parse()?] };
+            let targets = match arch {
+                Archs::All => Target::ALL.to_vec(),
+                Archs::One(t) => vec![t],
+            };
             supervisor::command(&targets, force)
         }
         Cmd::Test { target, no_host, filter } => {
@@ -136,4 +154,46 @@ fn host_tests() -> Result<()> {
         bail!("host tests failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, String> {
+        Cli::try_parse_from(std::iter::once("xtask").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        match parse(&["run"]).unwrap().command {
+            Cmd::Run { target, smp, memory, release, append } => {
+                assert_eq!(target, Target::Riscv64gc);
+                assert_eq!((smp, memory.as_str(), release, append), (4, "512M", false, None));
+            }
+            _ => panic!("not run"),
+        }
+        match parse(&["supervisor"]).unwrap().command {
+            Cmd::Supervisor { arch, force } => assert_eq!((arch, force), (Archs::One(Target::Riscv64gc), false)),
+            _ => panic!("not supervisor"),
+        }
+        match parse(&["supervisor", "--arch", "all"]).unwrap().command {
+            Cmd::Supervisor { arch, .. } => assert_eq!(arch, Archs::All),
+            _ => panic!("not supervisor"),
+        }
+    }
+
+    #[test]
+    fn typos_get_clear_errors() {
+        let e = parse(&["run", "--target", "riscv64"]).unwrap_err();
+        assert!(e.contains("unknown target `riscv64`") && e.contains("riscv64gc-unknown-none-elf"), "{e}");
+        let e = parse(&["supervisor", "--arch", "rv32"]).unwrap_err();
+        assert!(e.contains("unknown target `rv32`"), "{e}");
+        let e = parse(&["buidl"]).unwrap_err();
+        assert!(e.contains("unrecognized subcommand 'buidl'") && e.contains("build"), "{e}");
+        let e = parse(&["run", "--smp", "four"]).unwrap_err();
+        assert!(e.contains("invalid value 'four'"), "{e}");
+        assert!(parse(&["run", "--bogus"]).is_err());
+    }
 }

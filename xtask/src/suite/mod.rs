@@ -5,6 +5,7 @@
 pub mod fixture;
 pub mod hypervisor;
 pub mod linux;
+pub mod nofpu;
 pub mod refusal;
 
 use std::time::Instant;
@@ -28,6 +29,7 @@ pub fn all(targets: &[Target]) -> Vec<Case> {
     for &t in targets {
         cases.extend(hypervisor::cases(t));
         cases.extend(refusal::cases(t));
+        cases.extend(nofpu::cases(t));
         cases.extend(linux::cases(t));
     }
     cases
