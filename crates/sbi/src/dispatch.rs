@@ -1,0 +1,290 @@
+//! Decoding and dispatching one SBI call.
+
+use sbi_spec::binary::SbiRet;
+use sbi_spec::{base, dbcn, hsm, legacy, rfnc, spi, srst, time};
+
+use crate::HartSet;
+
+/// One `ecall`: extension in a7, function in a6, arguments in a0..a5.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub eid: usize,
+    pub fid: usize,
+    pub args: [usize; 6],
+}
+
+/// A fence to run on another hart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fence {
+    I,
+    /// `sfence.vma` over `start..start+size` (`size == usize::MAX` or 0: all),
+    /// for one address space or all.
+    Vma { start: usize, size: usize, asid: Option<usize> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetKind {
+    Shutdown,
+    ColdReboot,
+    WarmReboot,
+}
+
+/// What the hypervisor must do after the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Resume the caller with `error` in a0 and `value` in a1.
+    Return(SbiRet),
+    /// Resume the caller with this in a0 only (legacy calls).
+    ReturnLegacy(usize),
+    /// The calling hart stops (HSM `hart_stop`).
+    StopHart,
+    /// The capsule asked to be shut down or rebooted.
+    Reset { kind: ResetKind, reason: u32 },
+}
+
+/// What the hypervisor provides to carry out calls for one capsule.
+pub trait Host {
+    /// The capsule's harts (vcore ids as the capsule sees them).
+    fn harts(&self) -> HartSet;
+    /// Program the calling hart's timer: an S timer interrupt at `deadline`.
+    fn set_timer(&mut self, deadline: u64);
+    /// Make an S software interrupt pending on `hart`.
+    fn send_ipi(&mut self, hart: usize);
+    /// Clear the calling hart's pending S software interrupt (legacy).
+    fn clear_ipi(&mut self);
+    /// Run `fence` on `hart` (the caller included) before returning.
+    fn remote_fence(&mut self, hart: usize, fence: Fence);
+    /// Start a stopped `hart` at `addr` in S-mode with a1 = `opaque`.
+    fn hart_start(&mut self, hart: usize, addr: usize, opaque: usize) -> SbiRet;
+    /// One of sbi_spec::hsm::hart_state.
+    fn hart_status(&self, hart: usize) -> usize;
+    /// Wait for an interrupt, then return (retentive suspend).
+    fn suspend(&mut self);
+    fn console_write(&mut self, bytes: &[u8]);
+    /// Bytes of console input available now, at most `buf.len()`.
+    fn console_read(&mut self, buf: &mut [u8]) -> usize;
+    /// The capsule's memory at `addr..addr+len`, or `None` if any of it
+    /// lies outside the capsule.
+    fn guest_memory(&mut self, addr: u64, len: usize) -> Option<&mut [u8]>;
+    /// mvendorid, marchid, mimpid as the capsule should see them.
+    fn machine_ids(&self) -> [usize; 3];
+    /// This hypervisor's version, encoded as SBI's impl version.
+    fn impl_version(&self) -> usize;
+}
+
+const EXTENSIONS: [usize; 7] =
+    [base::EID_BASE, time::EID_TIME, spi::EID_SPI, rfnc::EID_RFNC, hsm::EID_HSM, srst::EID_SRST, dbcn::EID_DBCN];
+
+fn ok(value: usize) -> Action {
+    Action::Return(SbiRet::success(value))
+}
+
+fn err(ret: SbiRet) -> Action {
+    Action::Return(ret)
+}
+
+/// A 64-bit value passed in one register (rv64) or two (rv32: lo, hi).
+fn wide(lo: usize, hi: usize) -> u64 {
+    if usize::BITS == 32 { (lo as u64) | ((hi as u64) << 32) } else { lo as u64 }
+}
+
+/// A physical address given as lo/hi halves; `None` if it needs more
+/// than 64 bits.
+fn phys(lo: usize, hi: usize) -> Option<u64> {
+    if usize::BITS == 32 { Some(wide(lo, hi)) } else { (hi == 0).then_some(lo as u64) }
+}
+
+pub fn dispatch<H: Host>(host: &mut H, call: Call) -> Action {
+    let a = call.args;
+    match call.eid {
+        base::EID_BASE => base_call(host, call.fid, a[0]),
+        time::EID_TIME if call.fid == time::SET_TIMER => {
+            host.set_timer(wide(a[0], a[1]));
+            ok(0)
+        }
+        spi::EID_SPI if call.fid == spi::SEND_IPI => match HartSet::from_mask(a[0], a[1], host.harts()) {
+            Ok(set) => {
+                set.iter().for_each(|h| host.send_ipi(h));
+                ok(0)
+            }
+            Err(e) => err(e),
+        },
+        rfnc::EID_RFNC => fence_call(host, call.fid, a),
+        hsm::EID_HSM => hsm_call(host, call.fid, a),
+        srst::EID_SRST if call.fid == srst::SYSTEM_RESET => reset_call(a[0], a[1]),
+        dbcn::EID_DBCN => console_call(host, call.fid, a),
+        legacy::LEGACY_SET_TIMER..=legacy::LEGACY_SHUTDOWN => legacy_call(host, call.eid, a),
+        _ => err(SbiRet::not_supported()),
+    }
+}
+
+fn base_call<H: Host>(host: &mut H, fid: usize, arg: usize) -> Action {
+    match fid {
+        base::GET_SBI_SPEC_VERSION => ok(crate::SPEC_VERSION),
+        base::GET_SBI_IMPL_ID => ok(base::impl_id::DIOSIX),
+        base::GET_SBI_IMPL_VERSION => ok(host.impl_version()),
+        base::PROBE_EXTENSION => {
+            let known = EXTENSIONS.contains(&arg)
+                || (legacy::LEGACY_SET_TIMER..=legacy::LEGACY_SHUTDOWN).contains(&arg);
+            ok(known as usize)
+        }
+        base::GET_MVENDORID => ok(host.machine_ids()[0]),
+        base::GET_MARCHID => ok(host.machine_ids()[1]),
+        base::GET_MIMPID => ok(host.machine_ids()[2]),
+        _ => err(SbiRet::not_supported()),
+    }
+}
+
+fn fence_call<H: Host>(host: &mut H, fid: usize, a: [usize; 6]) -> Action {
+    let fence = match fid {
+        rfnc::REMOTE_FENCE_I => Fence::I,
+        rfnc::REMOTE_SFENCE_VMA => Fence::Vma { start: a[2], size: a[3], asid: None },
+        rfnc::REMOTE_SFENCE_VMA_ASID => Fence::Vma { start: a[2], size: a[3], asid: Some(a[4]) },
+        _ => return err(SbiRet::not_supported()),
+    };
+    match HartSet::from_mask(a[0], a[1], host.harts()) {
+        Ok(set) => {
+            set.iter().for_each(|h| host.remote_fence(h, fence));
+            ok(0)
+        }
+        Err(e) => err(e),
+    }
+}
+
+fn hsm_call<H: Host>(host: &mut H, fid: usize, a: [usize; 6]) -> Action {
+    match fid {
+        hsm::HART_START => {
+            if !host.harts().contains(a[0]) {
+                return err(SbiRet::invalid_param());
+            }
+            if host.guest_memory(a[1] as u64, 4).is_none() {
+                return err(SbiRet::invalid_address());
+            }
+            Action::Return(host.hart_start(a[0], a[1], a[2]))
+        }
+        hsm::HART_STOP => Action::StopHart,
+        hsm::HART_GET_STATUS => {
+            if host.harts().contains(a[0]) { ok(host.hart_status(a[0])) } else { err(SbiRet::invalid_param()) }
+        }
+        hsm::HART_SUSPEND => match a[0] as u32 {
+            hsm::suspend_type::RETENTIVE => {
+                host.suspend();
+                ok(0)
+            }
+            // Reserved suspend types.
+            t if (1..0x1000_0000).contains(&t) || (0x8000_0001..0x9000_0000).contains(&t) => {
+                err(SbiRet::invalid_param())
+            }
+            // Non-retentive and platform-specific types are valid, but not offered.
+            _ => err(SbiRet::not_supported()),
+        },
+        _ => err(SbiRet::not_supported()),
+    }
+}
+
+fn reset_call(kind: usize, reason: usize) -> Action {
+    let kind = match kind as u32 {
+        srst::RESET_TYPE_SHUTDOWN => ResetKind::Shutdown,
+        srst::RESET_TYPE_COLD_REBOOT => ResetKind::ColdReboot,
+        srst::RESET_TYPE_WARM_REBOOT => ResetKind::WarmReboot,
+        _ => return err(SbiRet::invalid_param()),
+    };
+    let reason = reason as u32;
+    let known = reason == srst::RESET_REASON_NO_REASON
+        || reason == srst::RESET_REASON_SYSTEM_FAILURE
+        || reason >= 0xE000_0000;
+    if !known {
+        return err(SbiRet::invalid_param());
+    }
+    Action::Reset { kind, reason }
+}
+
+fn console_call<H: Host>(host: &mut H, fid: usize, a: [usize; 6]) -> Action {
+    match fid {
+        dbcn::CONSOLE_WRITE | dbcn::CONSOLE_READ => {
+            let Some(addr) = phys(a[1], a[2]) else {
+                return err(SbiRet::invalid_param());
+            };
+            let write = fid == dbcn::CONSOLE_WRITE;
+            let mut buf = [0u8; 256];
+            let len = a[0].min(buf.len());
+            let Some(mem) = host.guest_memory(addr, a[0]) else {
+                return err(SbiRet::invalid_param());
+            };
+            if write {
+                buf[..len].copy_from_slice(&mem[..len]);
+                host.console_write(&buf[..len]);
+                ok(len)
+            } else {
+                let n = host.console_read(&mut buf[..len]);
+                if let Some(mem) = host.guest_memory(addr, n) {
+                    mem.copy_from_slice(&buf[..n]);
+                }
+                ok(n)
+            }
+        }
+        dbcn::CONSOLE_WRITE_BYTE => {
+            host.console_write(&[a[0] as u8]);
+            ok(0)
+        }
+        _ => err(SbiRet::not_supported()),
+    }
+}
+
+/// Reads the `unsigned long` hart mask a legacy call passes by address.
+fn legacy_mask<H: Host>(host: &mut H, addr: usize) -> Option<HartSet> {
+    if addr == 0 {
+        return Some(host.harts());
+    }
+    let bytes = host.guest_memory(addr as u64, size_of::<usize>())?;
+    let mut word = [0u8; size_of::<usize>()];
+    word.copy_from_slice(bytes);
+    HartSet::from_mask(usize::from_le_bytes(word), 0, host.harts()).ok()
+}
+
+fn legacy_call<H: Host>(host: &mut H, eid: usize, a: [usize; 6]) -> Action {
+    const FAILED: usize = usize::MAX - 1; // SBI_ERR_NOT_SUPPORTED, -2
+    match eid {
+        legacy::LEGACY_SET_TIMER => {
+            host.set_timer(wide(a[0], a[1]));
+            Action::ReturnLegacy(0)
+        }
+        legacy::LEGACY_CONSOLE_PUTCHAR => {
+            host.console_write(&[a[0] as u8]);
+            Action::ReturnLegacy(0)
+        }
+        legacy::LEGACY_CONSOLE_GETCHAR => {
+            let mut b = [0u8];
+            let n = host.console_read(&mut b);
+            Action::ReturnLegacy(if n == 1 { b[0] as usize } else { usize::MAX })
+        }
+        legacy::LEGACY_CLEAR_IPI => {
+            host.clear_ipi();
+            Action::ReturnLegacy(0)
+        }
+        legacy::LEGACY_SEND_IPI => match legacy_mask(host, a[0]) {
+            Some(set) => {
+                set.iter().for_each(|h| host.send_ipi(h));
+                Action::ReturnLegacy(0)
+            }
+            None => Action::ReturnLegacy(FAILED),
+        },
+        legacy::LEGACY_REMOTE_FENCE_I
+        | legacy::LEGACY_REMOTE_SFENCE_VMA
+        | legacy::LEGACY_REMOTE_SFENCE_VMA_ASID => {
+            let fence = match eid {
+                legacy::LEGACY_REMOTE_FENCE_I => Fence::I,
+                legacy::LEGACY_REMOTE_SFENCE_VMA => Fence::Vma { start: a[1], size: a[2], asid: None },
+                _ => Fence::Vma { start: a[1], size: a[2], asid: Some(a[3]) },
+            };
+            match legacy_mask(host, a[0]) {
+                Some(set) => {
+                    set.iter().for_each(|h| host.remote_fence(h, fence));
+                    Action::ReturnLegacy(0)
+                }
+                None => Action::ReturnLegacy(FAILED),
+            }
+        }
+        _ => Action::Reset { kind: ResetKind::Shutdown, reason: srst::RESET_REASON_NO_REASON },
+    }
+}

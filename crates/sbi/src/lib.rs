@@ -1,0 +1,21 @@
+//! The SBI (v2.0) that diosix implements for its capsules' kernels.
+//!
+//! This crate decodes an `ecall` from S-mode, checks its arguments, and
+//! asks the hypervisor (through [`Host`]) to do the work; it never touches
+//! hardware, so every call, good or hostile, is unit-tested on the host.
+//!
+//! Why not `rustsbi`: its 0.4 dispatcher has no legacy (v0.1) extensions,
+//! which Linux's SBI console falls back to, and its traits would still
+//! need all of the hart-mask and guest-memory checks done here.
+//! Constants and `SbiRet` come from `sbi-spec`.
+#![cfg_attr(not(test), no_std)]
+
+mod dispatch;
+mod harts;
+
+pub use dispatch::{Action, Call, Fence, Host, ResetKind, dispatch};
+pub use harts::HartSet;
+pub use sbi_spec::binary::SbiRet;
+
+/// The SBI specification version we implement: 2.0.
+pub const SPEC_VERSION: usize = 0x0200_0000;
