@@ -1,0 +1,114 @@
+//! The device tree a capsule's kernel boots with: its RAM, its harts, its
+//! boot arguments. No devices: a capsule reaches the console, timer and
+//! other harts through SBI, and device MMIO is outside its PMP window.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use memrange::Range;
+use vm_fdt::FdtWriter;
+
+/// One of the capsule's harts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestHart {
+    pub id: u32,
+    /// Already filtered for capsules (see [`crate::isa::for_capsule`]).
+    pub isa: String,
+    /// `riscv,sv39` etc.
+    pub mmu: String,
+}
+
+/// Everything the capsule's tree says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestTree {
+    pub ram: Range,
+    pub harts: Vec<GuestHart>,
+    pub boot_hart: u32,
+    pub timebase_hz: u32,
+    pub bootargs: String,
+}
+
+impl GuestTree {
+    /// The flattened tree, or `None` if the writer refuses (it only does
+    /// for impossible input such as a NUL inside a string).
+    pub fn to_blob(&self) -> Option<Vec<u8>> {
+        self.write().ok()
+    }
+
+    fn write(&self) -> Result<Vec<u8>, vm_fdt::Error> {
+        let mut w = FdtWriter::new()?;
+        w.set_boot_cpuid_phys(self.boot_hart);
+        let root = w.begin_node("")?;
+        w.property_u32("#address-cells", 2)?;
+        w.property_u32("#size-cells", 2)?;
+        w.property_string("compatible", "diosix,capsule")?;
+        w.property_string("model", "diosix capsule")?;
+
+        let chosen = w.begin_node("chosen")?;
+        w.property_string("bootargs", &self.bootargs)?;
+        w.end_node(chosen)?;
+
+        let mem = w.begin_node(&alloc::format!("memory@{:x}", self.ram.start()))?;
+        w.property_string("device_type", "memory")?;
+        w.property_array_u64("reg", &[self.ram.start(), self.ram.size()])?;
+        w.end_node(mem)?;
+
+        let cpus = w.begin_node("cpus")?;
+        w.property_u32("#address-cells", 1)?;
+        w.property_u32("#size-cells", 0)?;
+        w.property_u32("timebase-frequency", self.timebase_hz)?;
+        for (i, hart) in self.harts.iter().enumerate() {
+            let cpu = w.begin_node(&alloc::format!("cpu@{:x}", hart.id))?;
+            w.property_string("device_type", "cpu")?;
+            w.property_u32("reg", hart.id)?;
+            w.property_string("status", "okay")?;
+            w.property_string("compatible", "riscv")?;
+            w.property_string("riscv,isa", &hart.isa)?;
+            w.property_string("mmu-type", &hart.mmu)?;
+            let intc = w.begin_node("interrupt-controller")?;
+            w.property_u32("#interrupt-cells", 1)?;
+            w.property_null("interrupt-controller")?;
+            w.property_string("compatible", "riscv,cpu-intc")?;
+            w.property_phandle(i as u32 + 1)?;
+            w.end_node(intc)?;
+            w.end_node(cpu)?;
+        }
+        w.end_node(cpus)?;
+        w.end_node(root)?;
+        w.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use devtree::{Fdt, Platform};
+
+    fn tree() -> GuestTree {
+        GuestTree {
+            ram: Range::new(0x80c0_0000, 256 << 20).unwrap(),
+            harts: (0..3)
+                .map(|id| GuestHart { id, isa: "rv64imac_zicsr".into(), mmu: "riscv,sv39".into() })
+                .collect(),
+            boot_hart: 1,
+            timebase_hz: 10_000_000,
+            bootargs: "console=hvc0 earlycon=sbi".into(),
+        }
+    }
+
+    #[test]
+    fn our_own_reader_sees_what_we_wrote() {
+        let blob: &'static [u8] = Box::leak(tree().to_blob().unwrap().into_boxed_slice());
+        let fdt = Fdt::parse(blob).unwrap();
+        let p = Platform::from_fdt(&fdt).unwrap();
+        assert_eq!(p.ram, [Range::new(0x80c0_0000, 256 << 20).unwrap()]);
+        assert_eq!(p.harts.iter().map(|h| h.id).collect::<Vec<_>>(), [0, 1, 2]);
+        assert!(p.harts.iter().all(|h| h.usable && h.isa == "rv64imac_zicsr"));
+        assert_eq!(p.timebase_hz, Some(10_000_000));
+        assert_eq!(p.bootargs, Some("console=hvc0 earlycon=sbi"));
+        // No devices are exposed to a capsule.
+        assert_eq!((p.uart, p.timer, p.plic, p.poweroff), (None, None, None, None));
+        // The boot hart is recorded in the header (boot_cpuid_phys).
+        assert_eq!(u32::from_be_bytes(blob[28..32].try_into().unwrap()), 1);
+    }
+}
