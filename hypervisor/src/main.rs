@@ -12,17 +12,25 @@ extern crate alloc;
 #[cfg(target_os = "none")]
 mod bare {
     pub mod boot;
+    pub mod capsule;
+    pub mod clint;
     pub mod console;
     pub mod cpu;
+    pub mod csr;
     pub mod entry;
+    pub mod guest;
     pub mod harts;
     pub mod heap;
     pub mod layout;
+    pub mod mailbox;
     pub mod panic;
+    pub mod pmp;
     pub mod power;
     pub mod report;
+    pub mod sbi_host;
     pub mod supervisor;
     pub mod trap;
+    pub mod vcore;
 }
 
 #[cfg(not(target_os = "none"))]

@@ -17,6 +17,12 @@ pub struct Build<'a> {
     pub supervisor: Option<&'a Path>,
 }
 
+/// The test guest is position independent (it relocates itself, as Linux
+/// does); the flag must reach rustc for that package's build alone.
+fn rustflags_for(package: &str) -> Option<&'static str> {
+    (package == "testguest").then_some("-Crelocation-model=pie")
+}
+
 /// Outcome of a build: the executable, or cargo's diagnostics.
 pub enum Outcome {
     Built(PathBuf),
@@ -42,6 +48,10 @@ impl Build<'_> {
         match self.supervisor {
             Some(s) => cmd.env("DIOSIX_SUPERVISOR", s),
             None => cmd.env_remove("DIOSIX_SUPERVISOR"),
+        };
+        match rustflags_for(self.package) {
+            Some(flags) => cmd.env("RUSTFLAGS", flags),
+            None => cmd.env_remove("RUSTFLAGS"),
         };
         cmd
     }
@@ -76,7 +86,7 @@ fn executable(json_lines: &[u8], package: &str) -> Result<PathBuf> {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == package)
         .filter_map(|v| v["executable"].as_str().map(PathBuf::from))
-        .last()
+        .next_back()
         .with_context(|| format!("cargo reported no executable for {package}"))
 }
 

@@ -63,7 +63,12 @@ impl GuestTree {
             w.property_u32("reg", hart.id)?;
             w.property_string("status", "okay")?;
             w.property_string("compatible", "riscv")?;
+            // Both bindings: the ISA string, and the base + extension list
+            // that kernels built without RISCV_ISA_FALLBACK require.
             w.property_string("riscv,isa", &hart.isa)?;
+            let (base, extensions) = crate::isa::split(&hart.isa);
+            w.property_string("riscv,isa-base", &base)?;
+            w.property_string_list("riscv,isa-extensions", extensions)?;
             w.property_string("mmu-type", &hart.mmu)?;
             let intc = w.begin_node("interrupt-controller")?;
             w.property_u32("#interrupt-cells", 1)?;
@@ -106,8 +111,12 @@ mod tests {
         assert!(p.harts.iter().all(|h| h.usable && h.isa == "rv64imac_zicsr"));
         assert_eq!(p.timebase_hz, Some(10_000_000));
         assert_eq!(p.bootargs, Some("console=hvc0 earlycon=sbi"));
+        let cpu = fdt.find_path("/cpus/cpu@1").unwrap();
+        assert_eq!(cpu.str_property("riscv,isa-base"), Some("rv64i"));
+        let exts: Vec<&str> = cpu.property("riscv,isa-extensions").unwrap().strings().collect();
+        assert_eq!(exts, ["i", "m", "a", "c", "zicsr"]);
         // No devices are exposed to a capsule.
-        assert_eq!((p.uart, p.timer, p.plic, p.poweroff), (None, None, None, None));
+        assert_eq!((p.uart, p.timer, p.plic, p.poweroff, p.reboot), (None, None, None, None, None));
         // The boot hart is recorded in the header (boot_cpuid_phys).
         assert_eq!(u32::from_be_bytes(blob[28..32].try_into().unwrap()), 1);
     }

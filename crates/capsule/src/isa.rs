@@ -40,6 +40,22 @@ pub fn for_capsule(host: &str) -> Option<String> {
     Some(out)
 }
 
+/// Splits a (filtered) ISA string into the `riscv,isa-base` value
+/// (`rv64i`) and the `riscv,isa-extensions` list (`i`, `m`, ..., `zicsr`).
+pub fn split(isa: &str) -> (String, alloc::vec::Vec<String>) {
+    let lower = isa.to_ascii_lowercase();
+    let (base, rest) = lower.split_at(lower.find('_').unwrap_or(lower.len()));
+    let width = base.get(..4).unwrap_or("rv64");
+    let mut exts: alloc::vec::Vec<String> = base
+        .get(4..)
+        .unwrap_or("")
+        .chars()
+        .map(String::from)
+        .collect();
+    exts.extend(rest.split('_').filter(|e| !e.is_empty()).map(String::from));
+    (alloc::format!("{width}i"), exts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +77,13 @@ mod tests {
     fn fpu_less_harts_get_no_fp_extensions() {
         let got = for_capsule("rv32imach_zicsr_zifencei_zca_zcf_zfa_sstc").unwrap();
         assert_eq!(got, "rv32imac_zicsr_zifencei_zca");
+    }
+
+    #[test]
+    fn split_into_base_and_extensions() {
+        let (base, exts) = split("rv32imac_zicsr_zifencei");
+        assert_eq!(base, "rv32i");
+        assert_eq!(exts, ["i", "m", "a", "c", "zicsr", "zifencei"]);
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct Platform {
     pub timer: Option<Mmio>,
     pub plic: Option<Mmio>,
     pub poweroff: Option<PowerOff>,
+    /// The reset device (`syscon-reboot`), same shape as the power-off one.
+    pub reboot: Option<PowerOff>,
     pub bootargs: Option<&'static str>,
 }
 
@@ -121,7 +123,8 @@ impl Platform {
             uart: read_uart(fdt, chosen),
             timer: first_compatible(fdt, TIMER_COMPATIBLE),
             plic: first_compatible(fdt, PLIC_COMPATIBLE),
-            poweroff: read_poweroff(fdt),
+            poweroff: read_syscon(fdt, "syscon-poweroff", 0x5555),
+            reboot: read_syscon(fdt, "syscon-reboot", 0x7777),
             bootargs: chosen.and_then(|c| c.str_property("bootargs")),
         })
     }
@@ -219,8 +222,10 @@ fn read_uart(fdt: &Fdt<'static>, chosen: Option<Node<'static>>) -> Option<Mmio> 
     }
 }
 
-fn read_poweroff(fdt: &Fdt<'static>) -> Option<PowerOff> {
-    if let Some(node) = fdt.compatible("syscon-poweroff").next() {
+/// A `syscon-poweroff`/`syscon-reboot` node, or else the SiFive test device
+/// with `test_value` (what QEMU's virt board uses for each).
+fn read_syscon(fdt: &Fdt<'static>, compat: &'static str, test_value: u32) -> Option<PowerOff> {
+    if let Some(node) = fdt.compatible(compat).next() {
         let syscon = node.u32_property("regmap").and_then(|h| fdt.find_phandle(h))?;
         let (base, _) = syscon.reg().next()?;
         let kind = if TEST_COMPATIBLE.iter().any(|c| syscon.is_compatible(c)) {
@@ -236,5 +241,5 @@ fn read_poweroff(fdt: &Fdt<'static>) -> Option<PowerOff> {
         });
     }
     let test = first_compatible(fdt, TEST_COMPATIBLE)?;
-    Some(PowerOff { base: test.base, offset: 0, value: 0x5555, kind: PowerOffKind::SifiveTest })
+    Some(PowerOff { base: test.base, offset: 0, value: test_value, kind: PowerOffKind::SifiveTest })
 }

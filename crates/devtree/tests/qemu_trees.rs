@@ -26,6 +26,8 @@ fn rv64_virt_smp3_384m() {
     let off = p.poweroff.expect("poweroff");
     assert_eq!((off.base, off.offset, off.value), (0x10_0000, 0, 0x5555));
     assert_eq!(off.kind, PowerOffKind::SifiveTest);
+    let reset = p.reboot.expect("reboot");
+    assert_eq!((reset.base, reset.value, reset.kind), (0x10_0000, 0x7777, PowerOffKind::SifiveTest));
     assert_eq!(p.model, Some("riscv-virtio,qemu"));
     assert_eq!(p.bootargs, None);
 }

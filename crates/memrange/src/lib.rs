@@ -132,7 +132,7 @@ impl fmt::Display for Size {
         let n = self.0;
         for (name, unit) in UNITS {
             if n >= unit {
-                if n % unit == 0 {
+                if n.is_multiple_of(unit) {
                     return write!(f, "{} {name}", n / unit);
                 }
                 let tenths = (n % unit) * 10 / unit;

@@ -3,9 +3,10 @@
 //! harts check in and wait.
 
 use devtree::{Fdt, Platform};
+use memrange::Range;
 
 use super::console::{self, println};
-use super::{harts, heap, layout, power, report, supervisor};
+use super::{capsule, clint, harts, heap, layout, power, report, supervisor, vcore};
 
 /// Polls the boot hart makes while waiting for the others to check in.
 const CHECK_IN_SPINS: usize = 50_000_000;
@@ -19,7 +20,7 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         env!("CARGO_PKG_VERSION"),
         report::TARGET
     );
-    let platform = match read_platform(dtb) {
+    let (platform, tree) = match read_platform(dtb) {
         Ok(p) => p,
         Err(e) => {
             println!("[diosix] cannot read the device tree at {dtb:#x}: {e}");
@@ -29,7 +30,13 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     if let Some(uart) = platform.uart {
         console::set_base(uart.base as usize);
     }
-    power::init(platform.poweroff);
+    power::init(platform.poweroff, platform.reboot);
+    let Some(timer) = platform.timer else {
+        println!("[diosix] the device tree names no CLINT: capsules cannot have timers or IPIs");
+        power::exit(2);
+    };
+    clint::init(timer.base as usize);
+    harts::release();
     selftest(&platform);
 
     let expected: alloc::vec::Vec<usize> = platform
@@ -41,17 +48,25 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     report::print(&platform, all_in);
     report::print_supervisor(supervisor::bytes());
 
-    println!("[diosix] the boot capsule is not started yet: powering off");
-    power::exit(0)
+    match capsule::create_boot(&platform, tree, hart) {
+        Ok(c) => vcore::start_boot(hart, c),
+        Err(e) => {
+            println!("[diosix] cannot create the boot capsule: {e}");
+            power::exit(2)
+        }
+    }
 }
 
-/// The other harts' Rust entry: check in, then wait for work.
+/// The other harts' Rust entry: check in, wait for the boot hart to set up
+/// the platform, then wait for a vcore to run.
 pub extern "C" fn secondary_main(hart: usize, _dtb: usize) -> ! {
     harts::check_in(hart);
-    super::cpu::park()
+    harts::wait_for_release();
+    vcore::park(hart)
 }
 
-fn read_platform(dtb: usize) -> Result<Platform, devtree::PlatformError> {
+/// The platform, and where the firmware's device tree lies (to keep).
+fn read_platform(dtb: usize) -> Result<(Platform, Range), devtree::PlatformError> {
     // SAFETY: firmware (or QEMU) passes the device tree's address in a1 and
     // leaves it in RAM that the hypervisor does not overwrite. The header is
     // read first, and only `totalsize` bytes (bounded by MAX_TOTAL_SIZE) are
@@ -60,7 +75,8 @@ fn read_platform(dtb: usize) -> Result<Platform, devtree::PlatformError> {
     let size = Fdt::total_size(header)?;
     let blob = unsafe { core::slice::from_raw_parts(dtb as *const u8, size) };
     let fdt = Fdt::parse(blob)?;
-    Platform::from_fdt(&fdt)
+    let range = Range::new(dtb as u64, size as u64).map_err(|_| devtree::Error::Truncated)?;
+    Ok((Platform::from_fdt(&fdt)?, range))
 }
 
 /// Deliberate failures, asked for on the hypervisor's command line

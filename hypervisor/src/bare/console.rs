@@ -72,3 +72,25 @@ macro_rules! force_println {
 }
 
 pub(crate) use {force_println, println};
+
+const RBR: usize = 0; // receive buffer register
+const LSR_DATA_READY: u8 = 1 << 0;
+
+/// Writes a capsule's bytes as they are (the capsule's kernel already
+/// turns its newlines into CR LF).
+pub fn write_bytes(bytes: &[u8]) {
+    let _guard = LOCK.lock();
+    let uart = Uart(BASE.load(Ordering::SeqCst));
+    bytes.iter().for_each(|&b| uart.put(b));
+}
+
+/// A byte of input, if one has arrived.
+pub fn read_byte() -> Option<u8> {
+    let base = BASE.load(Ordering::SeqCst);
+    // SAFETY: the UART's line status and receive registers, read with
+    // volatile byte accesses; reading RBR consumes the byte.
+    unsafe {
+        let ready = ((base + LSR) as *const u8).read_volatile() & LSR_DATA_READY != 0;
+        ready.then(|| ((base + RBR) as *const u8).read_volatile())
+    }
+}

@@ -15,6 +15,7 @@ global_asm!(
     .globl _start
 _start:
     csrw    mie, zero
+    csrw    mscratch, zero
     la      t0, {trap_vector}
     csrw    mtvec, t0
     csrr    t0, mhartid

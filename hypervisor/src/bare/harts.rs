@@ -28,3 +28,17 @@ pub fn wait_for<I: Iterator<Item = usize> + Clone>(expected: I, spins: usize) ->
     }
     expected.clone().all(is_online)
 }
+
+static RELEASED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// The boot hart has set up what the others use (console, CLINT).
+pub fn release() {
+    RELEASED.store(true, Ordering::SeqCst);
+}
+
+/// Spins until [`release`].
+pub fn wait_for_release() {
+    while !RELEASED.load(Ordering::SeqCst) {
+        core::hint::spin_loop();
+    }
+}

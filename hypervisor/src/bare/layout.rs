@@ -10,6 +10,7 @@ pub const MAX_HARTS: usize = 16;
 unsafe extern "C" {
     static __image_start: u8;
     static __image_end: u8;
+    static __stacks_start: u8;
     static __heap_start: u8;
     static __heap_end: u8;
 }
@@ -29,4 +30,11 @@ pub fn image() -> Range {
 pub fn heap() -> (usize, usize) {
     // SAFETY: only the addresses of linker-defined symbols are taken.
     unsafe { (addr(&__heap_start), addr(&__heap_end)) }
+}
+
+/// The top of `hart`'s hypervisor stack (entry.rs sets sp the same way).
+pub fn stack_top(hart: usize) -> usize {
+    // SAFETY: only the address of a linker-defined symbol is taken.
+    let base = unsafe { addr(&__stacks_start) };
+    base + (hart + 1) * STACK_SIZE
 }

@@ -10,10 +10,21 @@ const EARLY_POWEROFF: PowerOff =
     PowerOff { base: 0x10_0000, offset: 0, value: 0x5555, kind: PowerOffKind::SifiveTest };
 
 static DEVICE: spin::Once<Option<PowerOff>> = spin::Once::new();
+static RESET: spin::Once<Option<PowerOff>> = spin::Once::new();
 
-/// Record the power-off device the device tree describes (or its absence).
-pub fn init(device: Option<PowerOff>) {
-    DEVICE.call_once(|| device);
+/// Record the power-off and reset devices the device tree describes.
+pub fn init(poweroff: Option<PowerOff>, reset: Option<PowerOff>) {
+    DEVICE.call_once(|| poweroff);
+    RESET.call_once(|| reset);
+}
+
+/// Reset the whole machine (QEMU reboots); power off if there is no way.
+pub fn reset() -> ! {
+    match RESET.get().copied().flatten() {
+        Some(dev) => write(&dev, dev.value),
+        None => force_println!("[diosix] no reset device: powering off instead"),
+    }
+    exit(0)
 }
 
 fn device() -> Option<PowerOff> {

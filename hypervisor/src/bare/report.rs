@@ -13,9 +13,9 @@ use super::console::println;
 use super::{harts, layout, supervisor};
 
 #[cfg(target_arch = "riscv64")]
-const XLEN: Xlen = Xlen::Rv64;
+pub const XLEN: Xlen = Xlen::Rv64;
 #[cfg(target_arch = "riscv32")]
-const XLEN: Xlen = Xlen::Rv32;
+pub const XLEN: Xlen = Xlen::Rv32;
 
 /// The target triple this hypervisor was built for.
 pub const TARGET: &str = match supervisor::ARCH.as_bytes() {

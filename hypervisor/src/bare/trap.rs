@@ -1,30 +1,16 @@
 //! Traps taken in M-mode.
 //!
-//! Until capsules run, any trap is a fault in the hypervisor itself: it is
-//! reported with the hart, cause and addresses, and the machine is powered
-//! off with a failure status so nothing is left hanging.
+//! A trap taken while the hypervisor itself runs is a fault in the
+//! hypervisor: it is reported with the hart, cause and addresses, and the
+//! machine is powered off with a failure status so nothing is left hanging.
 
-use core::arch::global_asm;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{cpu, power};
 
-global_asm!(
-    r#"
-    .section .text
-    .balign 4
-    .globl diosix_trap_vector
-diosix_trap_vector:
-    csrr    a0, mcause
-    csrr    a1, mepc
-    csrr    a2, mtval
-    call    {fatal}
-1:  j       1b
-    "#,
-    fatal = sym fatal_trap,
-);
-
 unsafe extern "C" {
+    /// The M-mode trap vector, in `guest.rs`: capsule traps go to
+    /// `vcore::guest_trap`, the hypervisor's own to [`fatal_trap`].
     #[link_name = "diosix_trap_vector"]
     pub fn trap_vector();
 }
@@ -32,7 +18,7 @@ unsafe extern "C" {
 /// Bit n set: hart n is already reporting a fatal trap.
 static IN_TRAP: AtomicUsize = AtomicUsize::new(0);
 
-extern "C" fn fatal_trap(cause: usize, epc: usize, tval: usize) -> ! {
+pub extern "C" fn fatal_trap(cause: usize, epc: usize, tval: usize) -> ! {
     let hart = cpu::hart_id();
     let bit = 1usize << (hart % usize::BITS as usize);
     if IN_TRAP.fetch_or(bit, Ordering::SeqCst) & bit != 0 {

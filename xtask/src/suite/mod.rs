@@ -2,6 +2,7 @@
 //! case, times it, shows a failing case's evidence, and ends with the line
 //! `N passed, N failed`.
 
+pub mod boot_capsule;
 pub mod fixture;
 pub mod hypervisor;
 pub mod linux;
@@ -31,6 +32,7 @@ pub fn all(targets: &[Target]) -> Vec<Case> {
         cases.extend(refusal::cases(t));
         cases.extend(nofpu::cases(t));
         cases.extend(linux::cases(t));
+        cases.extend(boot_capsule::cases(t));
     }
     cases
 }

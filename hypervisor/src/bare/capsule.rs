@@ -1,0 +1,162 @@
+//! The boot capsule: its RAM, its harts, its kernel and device tree.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use capsule::{GuestHart, GuestTree, Layout, LayoutError, isa, memory};
+use devtree::Platform;
+use memrange::{Range, Size};
+use payload::Kernel;
+use sbi::HartSet;
+
+use super::console::println;
+use super::layout::{self, MAX_HARTS};
+use super::report::XLEN;
+use super::supervisor;
+
+/// RAM for the boot capsule, in MiB (build-time `DIOSIX_BOOT_CAPSULE_MIB`).
+const RAM_MIB: u64 = parse_or(option_env!("DIOSIX_BOOT_CAPSULE_MIB"), 256);
+/// vcores for the boot capsule; 0 means one per usable hart
+/// (build-time `DIOSIX_BOOT_CAPSULE_VCORES`).
+const VCORES: u64 = parse_or(option_env!("DIOSIX_BOOT_CAPSULE_VCORES"), 0);
+/// The boot capsule kernel's command line (build-time `DIOSIX_BOOT_CAPSULE_ARGS`).
+const BOOTARGS: &str = match option_env!("DIOSIX_BOOT_CAPSULE_ARGS") {
+    Some(a) => a,
+    None => "console=hvc0 earlycon=sbi",
+};
+
+const fn parse_or(s: Option<&str>, default: u64) -> u64 {
+    let Some(s) = s else { return default };
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut n = 0u64;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "capsule build settings must be decimal numbers");
+        n = n * 10 + (b[i] - b'0') as u64;
+        i += 1;
+    }
+    n
+}
+
+/// A capsule: what the hypervisor enforces for it.
+pub struct Capsule {
+    pub name: &'static str,
+    pub ram: Range,
+    pub harts: HartSet,
+    pub entry: u64,
+    pub tree: u64,
+}
+
+impl Capsule {
+    /// True if `addr..addr+len` lies inside the capsule's RAM.
+    pub fn owns(&self, addr: u64, len: u64) -> bool {
+        match Range::new(addr, len.max(1)) {
+            Ok(r) => self.ram.contains_range(&r),
+            Err(_) => false,
+        }
+    }
+}
+
+pub enum CapsuleError {
+    Kernel(payload::Error),
+    Layout(LayoutError),
+    Tree,
+}
+
+impl fmt::Display for CapsuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CapsuleError::Kernel(e) => write!(f, "the supervisor is unusable: {e}"),
+            CapsuleError::Layout(e) => write!(f, "{e}"),
+            CapsuleError::Tree => write!(f, "cannot write the capsule's device tree"),
+        }
+    }
+}
+
+static BOOT: spin::Once<Capsule> = spin::Once::new();
+
+/// The boot capsule, once created.
+pub fn boot() -> Option<&'static Capsule> {
+    BOOT.get()
+}
+
+/// Creates the boot capsule: picks its RAM (avoiding the hypervisor and
+/// the firmware's device tree at `host_tree`), loads the supervisor and
+/// writes the capsule's device tree.
+pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&'static Capsule, CapsuleError> {
+    let kernel = Kernel::parse(supervisor::bytes(), XLEN).map_err(CapsuleError::Kernel)?;
+    let mut ids: Vec<usize> = p
+        .usable_harts()
+        .map(|h| h.id as usize)
+        .filter(|&id| id < MAX_HARTS && id != boot_hart)
+        .collect();
+    ids.insert(0, boot_hart);
+    if let Some(n) = core::num::NonZeroU64::new(VCORES) {
+        ids.truncate(n.get() as usize);
+    }
+    ids.sort();
+    let reserved = [layout::image(), host_tree];
+    let ram = memory::choose_ram(&p.ram, &reserved, RAM_MIB << 20, memory::alignment(XLEN))
+        .map_err(CapsuleError::Layout)?;
+    let plan = Layout::new(ram, &kernel).map_err(CapsuleError::Layout)?;
+
+    let guest_harts = ids
+        .iter()
+        .filter_map(|&id| p.harts.iter().find(|h| h.id as usize == id))
+        .map(|h| GuestHart {
+            id: h.id as u32,
+            isa: isa::for_capsule(&h.isa).unwrap_or_else(|| String::from(if XLEN == payload::Xlen::Rv64 { "rv64imac" } else { "rv32imac" })),
+            mmu: h.mmu.clone().unwrap_or_default(),
+        })
+        .collect();
+    let tree = GuestTree {
+        ram,
+        harts: guest_harts,
+        boot_hart: boot_hart as u32,
+        timebase_hz: p.timebase_hz.unwrap_or(10_000_000) as u32,
+        bootargs: BOOTARGS.into(),
+    };
+    let blob = tree.to_blob().ok_or(CapsuleError::Tree)?;
+    if blob.len() as u64 > memory::TREE_SPACE {
+        return Err(CapsuleError::Tree);
+    }
+
+    for (seg, data) in kernel.segments() {
+        let dst = plan.segment_address(&kernel, seg.paddr);
+        // SAFETY: Layout::new checked that the kernel's whole span lies in
+        // the capsule's RAM, which choose_ram keeps clear of the
+        // hypervisor and the firmware's tree; nothing else uses it yet.
+        unsafe {
+            core::ptr::copy_nonoverlapping(data.as_ptr(), dst as usize as *mut u8, data.len());
+            core::ptr::write_bytes(
+                (dst + seg.file_size) as usize as *mut u8,
+                0,
+                (seg.mem_size - seg.file_size) as usize,
+            );
+        }
+    }
+    // SAFETY: plan.tree .. + TREE_SPACE is the top of the capsule's RAM,
+    // above the kernel (checked by Layout::new) and unused.
+    unsafe {
+        core::ptr::copy_nonoverlapping(blob.as_ptr(), plan.tree as usize as *mut u8, blob.len());
+    }
+
+    let capsule = BOOT.call_once(|| Capsule {
+        name: "boot capsule",
+        ram,
+        harts: HartSet::from_ids(&ids),
+        entry: plan.entry,
+        tree: plan.tree,
+    });
+    let list: Vec<String> = ids.iter().map(|i| alloc::format!("{i}")).collect();
+    println!(
+        "boot capsule: ram {} ({}), vcores {}, entry {:#x}, device tree at {:#x}, bootargs \"{BOOTARGS}\"",
+        ram,
+        Size(ram.size()),
+        list.join(" "),
+        plan.entry,
+        plan.tree
+    );
+    Ok(capsule)
+}

@@ -1,0 +1,43 @@
+//! The core-local interruptor (SiFive CLINT layout, as on QEMU's virt
+//! board): per-hart software interrupt bits, timer compare registers and
+//! the shared `mtime` counter.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+static BASE: AtomicUsize = AtomicUsize::new(0);
+
+const MSIP: usize = 0x0;
+const MTIMECMP: usize = 0x4000;
+
+/// Use the CLINT at `base` from now on.
+pub fn init(base: usize) {
+    BASE.store(base, Ordering::SeqCst);
+}
+
+fn reg<T>(offset: usize) -> *mut T {
+    (BASE.load(Ordering::Relaxed) + offset) as *mut T
+}
+
+/// Sets `hart`'s timer compare register: a machine timer interrupt is
+/// pending while mtime >= `deadline`.
+pub fn set_mtimecmp(hart: usize, deadline: u64) {
+    let at = MTIMECMP + 8 * hart;
+    // SAFETY: hart's mtimecmp register in the CLINT. On rv32 the high half
+    // is first set to all ones so no spurious interrupt fires between the
+    // two writes.
+    unsafe {
+        if cfg!(target_arch = "riscv64") {
+            reg::<u64>(at).write_volatile(deadline);
+        } else {
+            reg::<u32>(at + 4).write_volatile(u32::MAX);
+            reg::<u32>(at).write_volatile(deadline as u32);
+            reg::<u32>(at + 4).write_volatile((deadline >> 32) as u32);
+        }
+    }
+}
+
+/// Raises or clears `hart`'s machine software interrupt.
+pub fn set_msip(hart: usize, raised: bool) {
+    // SAFETY: hart's msip word in the CLINT; only bit 0 is defined.
+    unsafe { reg::<u32>(MSIP + 4 * hart).write_volatile(raised as u32) };
+}

@@ -1,0 +1,57 @@
+//! Requests harts post to each other: an IPI for the guest, a fence to
+//! run, a start. The poster sets bits and raises the target's machine
+//! software interrupt; the target handles them in M-mode and clears them.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use super::clint;
+use super::layout::MAX_HARTS;
+
+pub const IPI: usize = 1 << 0;
+pub const FENCE_I: usize = 1 << 1;
+pub const SFENCE_VMA: usize = 1 << 2;
+pub const START: usize = 1 << 3;
+
+pub struct Mailbox {
+    pending: AtomicUsize,
+    pub start_addr: AtomicUsize,
+    pub start_opaque: AtomicUsize,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: Mailbox = Mailbox {
+    pending: AtomicUsize::new(0),
+    start_addr: AtomicUsize::new(0),
+    start_opaque: AtomicUsize::new(0),
+};
+
+static BOXES: [Mailbox; MAX_HARTS] = [EMPTY; MAX_HARTS];
+
+pub fn of(hart: usize) -> &'static Mailbox {
+    &BOXES[hart]
+}
+
+/// Posts `bits` to `hart` and interrupts it.
+pub fn post(hart: usize, bits: usize) {
+    BOXES[hart].pending.fetch_or(bits, Ordering::SeqCst);
+    clint::set_msip(hart, true);
+}
+
+/// The requests posted to `hart` (the caller must be `hart`), after
+/// clearing its software interrupt so a later post raises it again. The
+/// caller marks them [`done`] once carried out: a poster waiting for a
+/// fence watches its bit.
+pub fn take(hart: usize) -> usize {
+    clint::set_msip(hart, false);
+    BOXES[hart].pending.load(Ordering::SeqCst)
+}
+
+/// Marks `bits` on `hart` as carried out.
+pub fn done(hart: usize, bits: usize) {
+    BOXES[hart].pending.fetch_and(!bits, Ordering::SeqCst);
+}
+
+/// Bits still waiting on `hart`.
+pub fn pending(hart: usize) -> usize {
+    BOXES[hart].pending.load(Ordering::SeqCst)
+}

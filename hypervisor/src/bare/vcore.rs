@@ -1,0 +1,224 @@
+//! Running a capsule's vcores on the harts: starting and stopping them
+//! (SBI HSM), and everything a capsule's trap into M-mode can mean.
+//!
+//! Each vcore is pinned to the physical hart with the same id, so a trap
+//! is handled on the hart it happened on and nothing but the general
+//! registers needs saving.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use sbi::{Action, Call, ResetKind};
+
+use super::capsule::{self, Capsule};
+use super::console::{force_println, println};
+use super::guest::{self, Context};
+use super::layout::MAX_HARTS;
+use super::sbi_host::VcoreHost;
+use super::{cpu, csr, mailbox, pmp, power};
+
+// SBI HSM states.
+pub const STARTED: usize = 0;
+pub const STOPPED: usize = 1;
+pub const START_PENDING: usize = 2;
+
+static STATE: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(STOPPED) }; MAX_HARTS];
+
+/// Exceptions the capsule's kernel handles itself: misaligned accesses,
+/// illegal instructions (including touching M-mode CSRs), breakpoints,
+/// system calls from its user space, and page faults. Access faults (PMP)
+/// and calls into SBI stay with the hypervisor.
+const DELEGATED_EXCEPTIONS: usize =
+    (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 12) | (1 << 13) | (1 << 15);
+/// Interrupts at S level go straight to the capsule.
+const DELEGATED_INTERRUPTS: usize = csr::SSIP | csr::STIP | csr::SEIP;
+/// cycle, time and instret readable from S and U mode.
+const COUNTERS: usize = 0b111;
+
+pub fn state(hart: usize) -> usize {
+    STATE.get(hart).map_or(STOPPED, |s| s.load(Ordering::SeqCst))
+}
+
+/// Moves a stopped hart to start-pending; false if it was not stopped.
+pub fn claim_for_start(hart: usize) -> bool {
+    STATE.get(hart).is_some_and(|s| {
+        s.compare_exchange(STOPPED, START_PENDING, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    })
+}
+
+/// Prepares this hart to run `c`: its PMP window, delegation and counters.
+fn prepare_hart(c: &Capsule) {
+    pmp::confine_to(&c.ram);
+    csr::medeleg::write(DELEGATED_EXCEPTIONS);
+    csr::mideleg::write(DELEGATED_INTERRUPTS);
+    csr::mcounteren::write(COUNTERS);
+    csr::mie::write(csr::MSIP);
+}
+
+/// Enters the capsule in S-mode at `pc` with a0, a1 as Linux expects:
+/// MMU off, S interrupts off, FP off until the kernel enables it.
+fn enter_at(hart: usize, pc: u64, a0: usize, a1: usize) -> ! {
+    // SAFETY: we are `hart`, and no other reference to its context lives
+    // (the trap path that may have used it has been left for good).
+    let ctx = unsafe { guest::context(hart) };
+    ctx.regs = [0; 32];
+    ctx.regs[Context::A0] = a0;
+    ctx.regs[Context::A1] = a1;
+    ctx.pc = pc as usize;
+    csr::satp::write(0);
+    csr::mstatus::clear(csr::MPP_MASK | csr::SPP | csr::SPIE | csr::SIE | csr::FS_MASK);
+    csr::mstatus::set(csr::MPP_S);
+    STATE[hart].store(STARTED, Ordering::SeqCst);
+    guest::enter(hart, ctx)
+}
+
+/// Starts the boot capsule's first vcore on the boot hart.
+pub fn start_boot(hart: usize, c: &'static Capsule) -> ! {
+    prepare_hart(c);
+    enter_at(hart, c.entry, hart, c.tree as usize)
+}
+
+/// A hart with no vcore to run: wait for HSM `hart_start`, serving fences
+/// meanwhile.
+pub fn park(hart: usize) -> ! {
+    STATE[hart].store(STOPPED, Ordering::SeqCst);
+    csr::mie::write(csr::MSIP);
+    loop {
+        let bits = mailbox::take(hart);
+        run_fences(bits);
+        mailbox::done(hart, bits & !mailbox::START);
+        if bits & mailbox::START != 0 {
+            mailbox::done(hart, mailbox::START);
+            if let Some(c) = capsule::boot() {
+                let mb = mailbox::of(hart);
+                let addr = mb.start_addr.load(Ordering::SeqCst);
+                let opaque = mb.start_opaque.load(Ordering::SeqCst);
+                prepare_hart(c);
+                enter_at(hart, addr as u64, hart, opaque);
+            }
+        }
+        riscv::asm::wfi();
+    }
+}
+
+/// Runs the fences named in `bits` on this hart.
+pub fn run_fences(bits: usize) {
+    if bits & mailbox::FENCE_I != 0 {
+        csr::fence_i();
+    }
+    if bits & mailbox::SFENCE_VMA != 0 {
+        csr::sfence_vma();
+    }
+}
+
+/// Carries out what other harts posted to this (running) hart.
+pub fn serve_mailbox(hart: usize) {
+    let bits = mailbox::take(hart);
+    if bits & mailbox::IPI != 0 {
+        csr::mip::set(csr::SSIP);
+    }
+    run_fences(bits);
+    mailbox::done(hart, bits & !mailbox::START);
+}
+
+/// Called from the trap vector with the capsule's saved registers;
+/// returns the context to resume.
+pub extern "C" fn guest_trap(ctx: &'static mut Context) -> *mut Context {
+    let hart = cpu::hart_id();
+    let cause = csr::mcause::read();
+    let interrupt = cause >> (usize::BITS - 1) != 0;
+    let code = cause & !(1 << (usize::BITS - 1));
+    let Some(c) = capsule::boot() else {
+        capsule_died(hart, ctx, "trap before the capsule existed");
+    };
+    match (interrupt, code) {
+        (true, 7) => {
+            // The vcore's deadline passed: hand it an S timer interrupt.
+            csr::mie::clear(csr::MTIP);
+            csr::mip::set(csr::STIP);
+        }
+        (true, 3) => serve_mailbox(hart),
+        (false, 9) => sbi_call(hart, c, ctx),
+        (false, 1 | 5 | 7) => reflect_access_fault(hart, c, ctx, cause),
+        _ => capsule_died(hart, ctx, cpu::exception_name(interrupt, code)),
+    }
+    ctx
+}
+
+fn sbi_call(hart: usize, c: &'static Capsule, ctx: &mut Context) {
+    let r = &ctx.regs;
+    let call = Call {
+        eid: r[Context::A7],
+        fid: r[Context::A6],
+        args: [r[10], r[11], r[12], r[13], r[14], r[15]],
+    };
+    ctx.pc += 4;
+    let mut host = VcoreHost { hart, capsule: c };
+    match sbi::dispatch(&mut host, call) {
+        Action::Return(ret) => {
+            ctx.regs[Context::A0] = ret.error;
+            ctx.regs[Context::A1] = ret.value;
+        }
+        Action::ReturnLegacy(v) => ctx.regs[Context::A0] = v,
+        Action::StopHart => {
+            csr::mie::write(0);
+            park(hart)
+        }
+        Action::Reset { kind, reason } => {
+            let why = if reason == 1 { " (system failure)" } else { "" };
+            match kind {
+                ResetKind::Shutdown => {
+                    println!("\n[diosix] {} shut down the system{why}", c.name);
+                    power::exit(if reason == 1 { 5 } else { 0 })
+                }
+                ResetKind::ColdReboot | ResetKind::WarmReboot => {
+                    println!("\n[diosix] {} asked for a reboot{why}: resetting the machine", c.name);
+                    power::reset()
+                }
+            }
+        }
+    }
+}
+
+/// Reports reflected access faults, up to a limit.
+static REFLECTED: AtomicUsize = AtomicUsize::new(0);
+const REPORT_LIMIT: usize = 32;
+
+/// An access outside the capsule's PMP window: deliver the fault to the
+/// capsule's kernel exactly as the hardware would if it were delegated.
+fn reflect_access_fault(hart: usize, c: &Capsule, ctx: &mut Context, cause: usize) {
+    let tval = csr::mtval::read();
+    let handler = csr::stvec::read() & !3;
+    let name = cpu::exception_name(false, cause);
+    if REFLECTED.fetch_add(1, Ordering::Relaxed) < REPORT_LIMIT {
+        println!(
+            "[diosix] {} vcore {hart}: {name} at {tval:#x} (pc {:#x}) is outside the capsule; reflected to its kernel",
+            c.name, ctx.pc
+        );
+    }
+    if handler == 0 || ctx.pc == handler {
+        capsule_died(hart, ctx, "access fault with no working trap handler");
+    }
+    let mstatus = csr::mstatus::read();
+    let from_s = mstatus & csr::MPP_MASK == csr::MPP_S;
+    let sie = mstatus & csr::SIE != 0;
+    csr::scause::write(cause);
+    csr::stval::write(tval);
+    csr::sepc::write(ctx.pc);
+    csr::mstatus::clear(csr::SPP | csr::SPIE | csr::SIE | csr::MPP_MASK);
+    csr::mstatus::set(
+        csr::MPP_S | if from_s { csr::SPP } else { 0 } | if sie { csr::SPIE } else { 0 },
+    );
+    ctx.pc = handler;
+}
+
+/// The boot capsule cannot go on: say which and why, then power off with
+/// a failure status (the boot capsule is the system).
+fn capsule_died(hart: usize, ctx: &Context, why: &str) -> ! {
+    force_println!(
+        "\n[diosix] boot capsule stopped: {why} on vcore {hart} at pc {:#x} (mcause {:#x}, mtval {:#x})",
+        ctx.pc,
+        csr::mcause::read(),
+        csr::mtval::read()
+    );
+    power::exit(4)
+}

@@ -1,0 +1,100 @@
+//! Linux in the boot capsule under diosix: the hypervisor with the real
+//! supervisor embedded boots to the boot capsule's prompt, every vcore
+//! runs, commands answer, and `poweroff` (SBI SRST) ends QEMU with 0.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+
+use super::linux::PROMPT;
+use super::{Case, case};
+use crate::cargo::Build;
+use crate::paths;
+use crate::qemu::Machine;
+use crate::supervisor;
+use crate::target::Target;
+
+const BOOT_TIMEOUT: Duration = Duration::from_secs(240);
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The boot capsule's RAM (hypervisor/src/bare/capsule.rs's default).
+const CAPSULE_MIB: u64 = 256;
+
+pub fn cases(t: Target) -> Vec<Case> {
+    vec![case(
+        format!("{}: Linux boots in the boot capsule under diosix with 4 vcores, answers, powers off with 0", t.arch()),
+        move || linux_in_capsule(t),
+    )]
+}
+
+/// The hypervisor with this target's (cached) supervisor embedded.
+pub fn hypervisor_with_linux(t: Target) -> Result<PathBuf> {
+    let built = supervisor::build(t)?;
+    let dir = paths::test_target_dir().join("linux");
+    Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&built.vmlinux) }
+        .run()
+}
+
+/// Busy time of each `cpuN` line of /proc/stat: user + nice + system + idle.
+fn cpu_times(stat: &str) -> Vec<(String, u64)> {
+    stat.lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let name = f.next()?.to_string();
+            let total = f.take(4).filter_map(|n| n.parse::<u64>().ok()).sum();
+            Some((name, total))
+        })
+        .collect()
+}
+
+fn linux_in_capsule(t: Target) -> Result<()> {
+    let exe = hypervisor_with_linux(t)?;
+    let mut m = Machine::new(t, &exe);
+    m.smp = 4;
+    m.memory_mib = 512;
+    let mut vm = m.spawn()?;
+    vm.expect("boot capsule: ram", BOOT_TIMEOUT)?;
+    vm.expect("diosix boot capsule", BOOT_TIMEOUT)?;
+    vm.expect(PROMPT, BOOT_TIMEOUT)?;
+    vm.send("info\r")?;
+    let cpus = vm.expect("cpus: ", REPLY_TIMEOUT)?;
+    let memory = vm.expect("memory: ", REPLY_TIMEOUT)?;
+    vm.expect(PROMPT, REPLY_TIMEOUT)?;
+    // Give every CPU time to tick, then read each one's time.
+    std::thread::sleep(Duration::from_secs(1));
+    vm.send("cat /proc/stat\r")?;
+    vm.expect("intr ", REPLY_TIMEOUT)?;
+    vm.expect(PROMPT, REPLY_TIMEOUT)?;
+    let transcript = vm.transcript();
+    ensure!(cpus.trim() == "4", "Linux in the boot capsule sees {cpus} CPUs, expected 4\n{transcript}");
+    let mib: u64 = memory.trim().trim_end_matches("MiB").trim().parse().context("memory line")?;
+    ensure!(
+        mib <= CAPSULE_MIB && mib >= CAPSULE_MIB * 3 / 4,
+        "Linux sees {mib} MiB, the capsule has {CAPSULE_MIB} MiB\n{transcript}"
+    );
+    let stat = transcript.rsplit("cat /proc/stat").next().unwrap_or("");
+    let times = cpu_times(stat);
+    ensure!(times.len() == 4, "/proc/stat lists {} CPUs\n{transcript}", times.len());
+    for (cpu, total) in &times {
+        ensure!(*total > 0, "{cpu} has spent no time at all\n{transcript}");
+    }
+    vm.send("poweroff\r")?;
+    let run = vm.finish(REPLY_TIMEOUT);
+    if run.timed_out || run.exit_code != Some(0) {
+        bail!("poweroff did not end QEMU with 0 (status {:?})\n--- output ---\n{}", run.exit_code, run.output);
+    }
+    ensure!(run.output.contains("[diosix] boot capsule shut down the system"), "no shutdown report\n{}", run.output);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpu_times;
+
+    #[test]
+    fn reads_per_cpu_times() {
+        let stat = "cpu  10 0 5 100 0 0 0\ncpu0 5 0 2 50 0\ncpu1 0 0 0 0 0\nintr 0\n";
+        assert_eq!(cpu_times(stat), [("cpu0".to_string(), 57), ("cpu1".to_string(), 0)]);
+    }
+}
