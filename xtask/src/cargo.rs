@@ -17,11 +17,6 @@ pub struct Build<'a> {
     pub supervisor: Option<&'a Path>,
 }
 
-/// The test guest is position independent (it relocates itself, as Linux
-/// does); the flag must reach rustc for that package's build alone.
-fn rustflags_for(package: &str) -> Option<&'static str> {
-    (package == "testguest").then_some("-Crelocation-model=pie")
-}
 
 /// Outcome of a build: the executable, or cargo's diagnostics.
 pub enum Outcome {
@@ -48,10 +43,6 @@ impl Build<'_> {
         match self.supervisor {
             Some(s) => cmd.env("DIOSIX_SUPERVISOR", s),
             None => cmd.env_remove("DIOSIX_SUPERVISOR"),
-        };
-        match rustflags_for(self.package) {
-            Some(flags) => cmd.env("RUSTFLAGS", flags),
-            None => cmd.env_remove("RUSTFLAGS"),
         };
         cmd
     }

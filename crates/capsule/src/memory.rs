@@ -46,7 +46,17 @@ impl fmt::Display for LayoutError {
 /// Picks a block of RAM for a capsule: from the largest free piece of
 /// `ram` once `reserved` (hypervisor, firmware's device tree, other
 /// capsules) is taken out, aligned for Linux, `want` bytes or what fits.
-pub fn choose_ram(ram: &[Range], reserved: &[Range], want: u64, align: u64) -> Result<Range, LayoutError> {
+///
+/// A kernel linked to run at a fixed physical address (`preferred`, its
+/// lowest `p_paddr`) gets RAM starting there when that address is aligned
+/// and free; Linux (`p_paddr` 0) can run anywhere and takes the default.
+pub fn choose_ram(
+    ram: &[Range],
+    reserved: &[Range],
+    want: u64,
+    align: u64,
+    preferred: u64,
+) -> Result<Range, LayoutError> {
     let mut best: Option<Range> = None;
     for r in ram {
         let mut pieces: alloc::vec::Vec<Range> = alloc::vec![*r];
@@ -60,6 +70,10 @@ pub fn choose_ram(ram: &[Range], reserved: &[Range], want: u64, align: u64) -> R
                 .collect();
         }
         for p in pieces.iter().filter_map(|p| p.align_inward(align)) {
+            if preferred % align == 0 && p.contains(preferred) && p.end() - preferred >= MIN_RAM {
+                let size = align_down(want.min(p.end() - preferred), align).unwrap_or(0).max(MIN_RAM);
+                return Ok(Range::new(preferred, size).expect("size is non-zero and inside the piece"));
+            }
             if best.is_none_or(|b| p.size() > b.size()) {
                 best = Some(p);
             }
@@ -119,7 +133,7 @@ mod tests {
         let ram = [r(0x8000_0000, 512 * MIB)];
         let hv = r(0x8000_0000, 0xa4_0000); // 10.25 MiB image
         let fdt = r(0x9fe0_0000, 0x2000);
-        let got = choose_ram(&ram, &[hv, fdt], 256 * MIB, 2 * MIB).unwrap();
+        let got = choose_ram(&ram, &[hv, fdt], 256 * MIB, 2 * MIB, 0).unwrap();
         assert_eq!(got, r(0x80c0_0000, 256 * MIB));
         assert!(!got.overlaps(&hv) && !got.overlaps(&fdt));
     }
@@ -129,10 +143,23 @@ mod tests {
         let ram = [r(0x8000_0000, 128 * MIB)];
         let hv = r(0x8000_0000, 8 * MIB);
         let fdt = r(0x87e0_0000, 0x2000);
-        let got = choose_ram(&ram, &[hv, fdt], 256 * MIB, 4 * MIB).unwrap();
+        let got = choose_ram(&ram, &[hv, fdt], 256 * MIB, 4 * MIB, 0).unwrap();
         assert_eq!(got.start(), 0x8080_0000);
         assert_eq!(got.end(), 0x87c0_0000);
         assert_eq!(got.start() % (4 * MIB), 0);
+    }
+
+    #[test]
+    fn a_fixed_address_kernel_gets_its_address_when_free() {
+        let ram = [r(0x8000_0000, 512 * MIB)];
+        let hv = r(0x8000_0000, 8 * MIB);
+        let got = choose_ram(&ram, &[hv], 64 * MIB, 4 * MIB, 0x8400_0000).unwrap();
+        assert_eq!(got, r(0x8400_0000, 64 * MIB));
+        // Inside the hypervisor, or misaligned: the default choice instead.
+        let got = choose_ram(&ram, &[hv], 64 * MIB, 4 * MIB, 0x8040_0000).unwrap();
+        assert_eq!(got.start(), 0x8080_0000);
+        let got = choose_ram(&ram, &[hv], 64 * MIB, 4 * MIB, 0x8420_0000).unwrap();
+        assert_eq!(got.start(), 0x8080_0000);
     }
 
     #[test]
@@ -140,7 +167,7 @@ mod tests {
         let ram = [r(0x8000_0000, 24 * MIB)];
         let hv = r(0x8000_0000, 12 * MIB);
         assert_eq!(
-            choose_ram(&ram, &[hv], 256 * MIB, 2 * MIB),
+            choose_ram(&ram, &[hv], 256 * MIB, 2 * MIB, 0),
             Err(LayoutError::NoRoom { largest: 12 * MIB })
         );
     }

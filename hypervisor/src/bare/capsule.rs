@@ -76,6 +76,20 @@ impl fmt::Display for CapsuleError {
 
 static BOOT: spin::Once<Capsule> = spin::Once::new();
 
+/// The boot capsule's command line: the built-in one, plus whatever
+/// follows ` -- ` on the hypervisor's own command line (so `cargo xtask
+/// run --append "-- init=/bin/sh"` reaches the capsule's kernel).
+pub fn bootargs(host: Option<&str>) -> String {
+    let extra = host.and_then(|h| {
+        let h = alloc::format!(" {h}");
+        h.split_once(" -- ").map(|(_, rest)| String::from(rest.trim()))
+    });
+    match extra {
+        Some(e) if !e.is_empty() => alloc::format!("{BOOTARGS} {e}"),
+        _ => String::from(BOOTARGS),
+    }
+}
+
 /// The boot capsule, once created.
 pub fn boot() -> Option<&'static Capsule> {
     BOOT.get()
@@ -97,7 +111,7 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
     }
     ids.sort();
     let reserved = [layout::image(), host_tree];
-    let ram = memory::choose_ram(&p.ram, &reserved, RAM_MIB << 20, memory::alignment(XLEN))
+    let ram = memory::choose_ram(&p.ram, &reserved, RAM_MIB << 20, memory::alignment(XLEN), kernel.lowest_paddr())
         .map_err(CapsuleError::Layout)?;
     let plan = Layout::new(ram, &kernel).map_err(CapsuleError::Layout)?;
 
@@ -115,7 +129,7 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
         harts: guest_harts,
         boot_hart: boot_hart as u32,
         timebase_hz: p.timebase_hz.unwrap_or(10_000_000) as u32,
-        bootargs: BOOTARGS.into(),
+        bootargs: bootargs(p.bootargs),
     };
     let blob = tree.to_blob().ok_or(CapsuleError::Tree)?;
     if blob.len() as u64 > memory::TREE_SPACE {
@@ -151,12 +165,13 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
     });
     let list: Vec<String> = ids.iter().map(|i| alloc::format!("{i}")).collect();
     println!(
-        "boot capsule: ram {} ({}), vcores {}, entry {:#x}, device tree at {:#x}, bootargs \"{BOOTARGS}\"",
+        "boot capsule: ram {} ({}), vcores {}, entry {:#x}, device tree at {:#x}, bootargs \"{}\"",
         ram,
         Size(ram.size()),
         list.join(" "),
         plan.entry,
-        plan.tree
+        plan.tree,
+        tree.bootargs
     );
     Ok(capsule)
 }

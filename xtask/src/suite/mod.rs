@@ -8,6 +8,7 @@ pub mod hypervisor;
 pub mod linux;
 pub mod nofpu;
 pub mod refusal;
+pub mod testguest;
 
 use std::time::Instant;
 
@@ -30,6 +31,7 @@ pub fn all(targets: &[Target]) -> Vec<Case> {
     for &t in targets {
         cases.extend(hypervisor::cases(t));
         cases.extend(refusal::cases(t));
+        cases.extend(testguest::cases(t));
         cases.extend(nofpu::cases(t));
         cases.extend(linux::cases(t));
         cases.extend(boot_capsule::cases(t));

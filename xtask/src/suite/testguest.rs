@@ -1,0 +1,104 @@
+//! The test guest in the boot capsule: every SBI extension from the
+//! inside, and attacks on isolation that must be contained.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail, ensure};
+
+use super::{Case, case, fixture};
+use crate::qemu::Machine;
+use crate::target::Target;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// (scenario, what the test is called, lines the guest must print).
+const SCENARIOS: &[(&str, &str, &[&str])] = &[
+    ("sbi", "SBI base: spec 2.0, implementation ID 5, the right extensions present and absent",
+        &["PASS spec version is 2.0", "PASS implementation id is 5 (Diosix)", "PASS PMU absent"]),
+    ("timer", "a timer interrupt arrives after set_timer's deadline and not before",
+        &["PASS no timer interrupt before the deadline", "PASS timer interrupt after the deadline"]),
+    ("hsm", "HSM starts, stops and reports vcores; bad starts are refused",
+        &["PASS started hart runs with its opaque value", "PASS hart_stop returns it to stopped", "PASS starting outside the capsule is refused"]),
+    ("ipi", "IPIs travel between vcores both ways", &["PASS IPI delivered and answered"]),
+    ("rfence", "remote fences on every target vcore", &["PASS remote fence.i on all harts", "PASS remote sfence.vma on the other hart"]),
+    ("srst", "SRST refuses bad arguments, then shuts down with 0", &["PASS unknown reset type is refused"]),
+];
+
+/// Targets of isolation attacks, and how the test names them.
+const ATTACKS: &[(&str, &str)] = &[
+    ("hv", "hypervisor RAM"),
+    ("ram", "RAM outside the capsule"),
+    ("uart", "the UART's MMIO"),
+    ("clint", "the CLINT's MMIO"),
+    ("plic", "the PLIC's MMIO"),
+    ("poweroff", "the power-off device's MMIO"),
+];
+
+pub fn cases(t: Target) -> Vec<Case> {
+    let a = t.arch();
+    let mut cases = Vec::new();
+    for &(scenario, what, needles) in SCENARIOS {
+        cases.push(case(format!("{a}: test guest: {what}"), move || {
+            let out = run(t, scenario, None)?;
+            expect_lines(&out, needles)
+        }));
+    }
+    cases.push(case(format!("{a}: test guest: console output and input through SBI"), move || console(t)));
+    for &(target, what) in ATTACKS {
+        cases.push(case(format!("{a}: isolation: a load and a store to {what} are contained"), move || {
+            let out = run(t, &format!("isolation:{target}"), None)?;
+            expect_lines(&out, &["PASS load", "PASS store", &format!("still running after touching {target}")])?;
+            let reported = out.matches("is outside the capsule; reflected to its kernel").count();
+            ensure!(reported == 2, "the hypervisor reported {reported} contained accesses, expected 2\n{out}");
+            Ok(())
+        }));
+    }
+    cases.push(case(format!("{a}: isolation: M-mode CSRs are out of reach"), move || {
+        let out = run(t, "isolation:mcsr", None)?;
+        expect_lines(&out, &["PASS reading mstatus faults as illegal instruction", "PASS writing mtvec faults as illegal instruction"])
+    }));
+    cases
+}
+
+/// Boots the test guest with `scenario`; returns the transcript of a run
+/// that ended with exit 0 and no failed check.
+fn run(t: Target, scenario: &str, input: Option<(&str, &str)>) -> Result<String> {
+    let fx = fixture::get(t)?;
+    let mut m = Machine::new(t, &fx.hypervisor);
+    m.smp = 2;
+    m.memory_mib = 512;
+    m.append = Some(format!("-- diosix.test={scenario}"));
+    let mut vm = m.spawn()?;
+    if let Some((prompt, text)) = input {
+        vm.expect(prompt, TIMEOUT)?;
+        vm.send(text)?;
+    }
+    let out = vm.finish(TIMEOUT);
+    if out.timed_out {
+        bail!("QEMU did not finish within {TIMEOUT:?}\n--- output ---\n{}", out.output);
+    }
+    ensure!(!out.output.contains("testguest: FAIL"), "a check failed\n{}", out.output);
+    ensure!(out.output.contains(&format!("scenario {scenario}")), "the guest did not run {scenario}\n{}", out.output);
+    ensure!(out.output.contains("testguest: all passed"), "the guest did not finish\n{}", out.output);
+    ensure!(out.exit_code == Some(0), "QEMU exited with {:?}\n{}", out.exit_code, out.output);
+    ensure!(out.output.contains("[diosix] boot capsule shut down the system"), "no shutdown report\n{}", out.output);
+    Ok(out.output)
+}
+
+fn expect_lines(out: &str, needles: &[&str]) -> Result<()> {
+    super::expect_all(out, needles)
+}
+
+fn console(t: Target) -> Result<()> {
+    let out = run(t, "console", Some(("testguest: type three characters", "xyz")))?;
+    expect_lines(
+        &out,
+        &[
+            "testguest: written with one DBCN call",
+            "testguest: legacy putchar",
+            "PASS DBCN write from outside the capsule is refused",
+            "PASS legacy getchar with no input",
+            "testguest: read 'xyz'",
+        ],
+    )
+}
