@@ -29,6 +29,7 @@ mod bare {
     pub mod report;
     pub mod sbi_host;
     pub mod supervisor;
+    pub mod timer;
     pub mod trap;
     pub mod vcore;
 }

@@ -1,5 +1,6 @@
 //! `cargo xtask`: diosix's host tool.
 
+mod bench;
 mod cargo;
 mod deps;
 mod paths;
@@ -71,6 +72,22 @@ enum Cmd {
         /// Only integration tests whose names contain this.
         filter: Option<String>,
     },
+    /// Time booting the supervisor to its prompt under diosix and directly
+    /// on QEMU's OpenSBI; prints each run, the medians and their ratio.
+    Bench {
+        /// Targets to benchmark (default: riscv64gc).
+        #[arg(long)]
+        target: Vec<Target>,
+        /// Boots of each kind per target.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+        runs: u32,
+        /// Number of harts.
+        #[arg(long, default_value_t = qemu::DEFAULT_SMP)]
+        smp: u32,
+        /// RAM size, e.g. 512M or 1G.
+        #[arg(long, default_value = qemu::DEFAULT_MEMORY)]
+        memory: String,
+    },
 }
 
 /// `--arch`: one architecture, or `all`.
@@ -133,6 +150,12 @@ fn run(cli: Cli) -> Result<()> {
             }
             let targets = if target.is_empty() { Target::ALL.to_vec() } else { target };
             suite::run(suite::all(&targets), filter.as_deref())
+        }
+        Cmd::Bench { target, runs, smp, memory } => {
+            let smp = qemu::check_smp(smp)?;
+            let memory_mib = qemu::parse_memory(&memory)?;
+            let targets = if target.is_empty() { vec![Target::Riscv64gc] } else { target };
+            bench::run(&targets, runs, smp, memory_mib)
         }
     }
 }

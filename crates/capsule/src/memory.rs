@@ -70,7 +70,7 @@ pub fn choose_ram(
                 .collect();
         }
         for p in pieces.iter().filter_map(|p| p.align_inward(align)) {
-            if preferred % align == 0 && p.contains(preferred) && p.end() - preferred >= MIN_RAM {
+            if preferred.is_multiple_of(align) && p.contains(preferred) && p.end() - preferred >= MIN_RAM {
                 let size = align_down(want.min(p.end() - preferred), align).unwrap_or(0).max(MIN_RAM);
                 return Ok(Range::new(preferred, size).expect("size is non-zero and inside the piece"));
             }

@@ -49,7 +49,7 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     report::print_supervisor(supervisor::bytes());
 
     match capsule::create_boot(&platform, tree, hart) {
-        Ok(c) => vcore::start_boot(hart, c),
+        Ok(c) => vcore::start_boot(hart, c, platform.timebase_hz.unwrap_or(10_000_000)),
         Err(e) => {
             println!("[diosix] cannot create the boot capsule: {e}");
             power::exit(2)

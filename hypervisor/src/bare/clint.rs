@@ -8,6 +8,7 @@ static BASE: AtomicUsize = AtomicUsize::new(0);
 
 const MSIP: usize = 0x0;
 const MTIMECMP: usize = 0x4000;
+const MTIME: usize = 0xbff8;
 
 /// Use the CLINT at `base` from now on.
 pub fn init(base: usize) {
@@ -16,6 +17,26 @@ pub fn init(base: usize) {
 
 fn reg<T>(offset: usize) -> *mut T {
     (BASE.load(Ordering::Relaxed) + offset) as *mut T
+}
+
+/// The machine's time, in timebase ticks.
+pub fn mtime() -> u64 {
+    // SAFETY: BASE is the CLINT the device tree names; mtime is a 64-bit
+    // counter there. On rv32 it is read in halves, high twice, so a carry
+    // between the reads is noticed.
+    unsafe {
+        if cfg!(target_arch = "riscv64") {
+            reg::<u64>(MTIME).read_volatile()
+        } else {
+            loop {
+                let hi = reg::<u32>(MTIME + 4).read_volatile();
+                let lo = reg::<u32>(MTIME).read_volatile();
+                if reg::<u32>(MTIME + 4).read_volatile() == hi {
+                    return (u64::from(hi) << 32) | u64::from(lo);
+                }
+            }
+        }
+    }
 }
 
 /// Sets `hart`'s timer compare register: a machine timer interrupt is

@@ -9,9 +9,15 @@ use core::arch::global_asm;
 
 use super::layout::{MAX_HARTS, STACK_SIZE};
 
+// Stacks are a power of two in size, so a shift places them (and no `mul`,
+// which the assembler refuses for rv64gc in some builds).
+const _: () = assert!(STACK_SIZE.is_power_of_two());
+
 global_asm!(
     r#"
     .section .text.entry, "ax"
+    .option push
+    .option arch, +a
     .globl _start
 _start:
     csrw    mie, zero
@@ -23,8 +29,7 @@ _start:
     bgeu    t0, t1, 9f
 
     addi    t1, t0, 1
-    li      t2, {stack_size}
-    mul     t1, t1, t2
+    slli    t1, t1, {stack_shift}
     la      sp, __stacks_start
     add     sp, sp, t1
 
@@ -55,6 +60,7 @@ _start:
 
 9:  wfi
     j       9b
+    .option pop
 
     .section .data.boot, "aw"
     .balign 4
@@ -63,7 +69,7 @@ diosix_bss_ready:    .word 0
     "#,
     trap_vector = sym super::trap::trap_vector,
     max_harts = const MAX_HARTS,
-    stack_size = const STACK_SIZE,
+    stack_shift = const STACK_SIZE.trailing_zeros(),
     boot_main = sym super::boot::boot_main,
     secondary_main = sym super::boot::secondary_main,
 );

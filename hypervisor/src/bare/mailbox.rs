@@ -14,6 +14,12 @@ pub const START: usize = 1 << 3;
 
 pub struct Mailbox {
     pending: AtomicUsize,
+    /// Fences asked for and fences run, as counts: a poster waits until
+    /// `fences_done` reaches the count its request made, so a fence that
+    /// another hart's request triggered can never be mistaken for its own
+    /// unless it ran after the request.
+    fences_asked: AtomicUsize,
+    fences_done: AtomicUsize,
     pub start_addr: AtomicUsize,
     pub start_opaque: AtomicUsize,
 }
@@ -21,6 +27,8 @@ pub struct Mailbox {
 #[allow(clippy::declare_interior_mutable_const)]
 const EMPTY: Mailbox = Mailbox {
     pending: AtomicUsize::new(0),
+    fences_asked: AtomicUsize::new(0),
+    fences_done: AtomicUsize::new(0),
     start_addr: AtomicUsize::new(0),
     start_opaque: AtomicUsize::new(0),
 };
@@ -51,7 +59,25 @@ pub fn done(hart: usize, bits: usize) {
     BOXES[hart].pending.fetch_and(!bits, Ordering::SeqCst);
 }
 
-/// Bits still waiting on `hart`.
-pub fn pending(hart: usize) -> usize {
-    BOXES[hart].pending.load(Ordering::SeqCst)
+/// Asks `hart` to run its fences (fence.i and sfence.vma both: running
+/// more than asked is always correct) and waits until it has, calling
+/// `meanwhile` so the waiting hart still serves its own mailbox.
+pub fn fence_and_wait(hart: usize, mut meanwhile: impl FnMut()) {
+    let mb = &BOXES[hart];
+    let ticket = mb.fences_asked.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
+    post(hart, FENCE_I | SFENCE_VMA);
+    while (mb.fences_done.load(Ordering::SeqCst).wrapping_sub(ticket) as isize) < 0 {
+        meanwhile();
+        core::hint::spin_loop();
+    }
+}
+
+/// On `hart` itself: the fence count to report once the fences run.
+pub fn fences_to_run(hart: usize) -> usize {
+    BOXES[hart].fences_asked.load(Ordering::SeqCst)
+}
+
+/// On `hart` itself: fences up to `count` have run.
+pub fn fences_ran(hart: usize, count: usize) {
+    BOXES[hart].fences_done.store(count, Ordering::SeqCst);
 }

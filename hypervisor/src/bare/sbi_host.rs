@@ -6,7 +6,7 @@ use sbi::{Fence, HartSet, Host, SbiRet};
 
 use super::capsule::Capsule;
 use super::csr;
-use super::{clint, console, mailbox, vcore};
+use super::{console, mailbox, timer, vcore};
 
 /// The vcore (pinned to this hart) that made the call.
 pub struct VcoreHost {
@@ -27,9 +27,7 @@ impl Host for VcoreHost {
     }
 
     fn set_timer(&mut self, deadline: u64) {
-        clint::set_mtimecmp(self.hart, deadline);
-        csr::mip::clear(csr::STIP);
-        csr::mie::set(csr::MTIP);
+        timer::set_guest_deadline(self.hart, deadline);
     }
 
     fn send_ipi(&mut self, hart: usize) {
@@ -49,13 +47,10 @@ impl Host for VcoreHost {
         if hart == self.hart {
             vcore::run_fences(bit);
         } else if vcore::state(hart) == vcore::STARTED {
-            mailbox::post(hart, bit);
-            // Wait until it is done, serving our own mailbox meanwhile so
-            // two harts fencing each other cannot deadlock.
-            while mailbox::pending(hart) & bit != 0 {
-                vcore::serve_mailbox(self.hart);
-                core::hint::spin_loop();
-            }
+            // Serve our own mailbox while waiting, so two harts fencing
+            // each other cannot deadlock.
+            let me = self.hart;
+            mailbox::fence_and_wait(hart, || vcore::serve_mailbox(me));
         }
         // A stopped hart holds no translations for the capsule: nothing to do.
     }
@@ -84,6 +79,7 @@ impl Host for VcoreHost {
     }
 
     fn console_read(&mut self, buf: &mut [u8]) -> usize {
+        timer::console_polled();
         let mut n = 0;
         while n < buf.len() {
             match console::read_byte() {

@@ -14,7 +14,7 @@ use super::console::{force_println, println};
 use super::guest::{self, Context};
 use super::layout::MAX_HARTS;
 use super::sbi_host::VcoreHost;
-use super::{cpu, csr, mailbox, pmp, power};
+use super::{cpu, csr, mailbox, pmp, power, timer};
 
 // SBI HSM states.
 pub const STARTED: usize = 0;
@@ -72,8 +72,9 @@ fn enter_at(hart: usize, pc: u64, a0: usize, a1: usize) -> ! {
 }
 
 /// Starts the boot capsule's first vcore on the boot hart.
-pub fn start_boot(hart: usize, c: &'static Capsule) -> ! {
+pub fn start_boot(hart: usize, c: &'static Capsule, timebase_hz: u64) -> ! {
     prepare_hart(c);
+    timer::start_watchdog(hart, timebase_hz);
     enter_at(hart, c.entry, hart, c.tree as usize)
 }
 
@@ -84,7 +85,7 @@ pub fn park(hart: usize) -> ! {
     csr::mie::write(csr::MSIP);
     loop {
         let bits = mailbox::take(hart);
-        run_fences(bits);
+        run_requested_fences(hart, bits);
         mailbox::done(hart, bits & !mailbox::START);
         if bits & mailbox::START != 0 {
             mailbox::done(hart, mailbox::START);
@@ -97,6 +98,15 @@ pub fn park(hart: usize) -> ! {
             }
         }
         riscv::asm::wfi();
+    }
+}
+
+/// Runs the fences other harts asked of this one, if any, and says so.
+fn run_requested_fences(hart: usize, bits: usize) {
+    if bits & (mailbox::FENCE_I | mailbox::SFENCE_VMA) != 0 {
+        let count = mailbox::fences_to_run(hart);
+        run_fences(mailbox::FENCE_I | mailbox::SFENCE_VMA);
+        mailbox::fences_ran(hart, count);
     }
 }
 
@@ -116,7 +126,7 @@ pub fn serve_mailbox(hart: usize) {
     if bits & mailbox::IPI != 0 {
         csr::mip::set(csr::SSIP);
     }
-    run_fences(bits);
+    run_requested_fences(hart, bits);
     mailbox::done(hart, bits & !mailbox::START);
 }
 
@@ -132,9 +142,12 @@ pub extern "C" fn guest_trap(ctx: &'static mut Context) -> *mut Context {
     };
     match (interrupt, code) {
         (true, 7) => {
-            // The vcore's deadline passed: hand it an S timer interrupt.
-            csr::mie::clear(csr::MTIP);
-            csr::mip::set(csr::STIP);
+            // A vcore deadline (then an S timer interrupt is raised) or the
+            // watchdog's tick.
+            if let timer::Expired::CapsuleSilent(s) = timer::on_interrupt(hart) {
+                let why = alloc::format!("it stopped responding (no console poll for {s} s; a kernel panic?)");
+                capsule_died(hart, ctx, &why);
+            }
         }
         (true, 3) => serve_mailbox(hart),
         (false, 9) => sbi_call(hart, c, ctx),
@@ -160,6 +173,7 @@ fn sbi_call(hart: usize, c: &'static Capsule, ctx: &mut Context) {
         }
         Action::ReturnLegacy(v) => ctx.regs[Context::A0] = v,
         Action::StopHart => {
+            timer::stop(hart);
             csr::mie::write(0);
             park(hart)
         }
@@ -215,7 +229,7 @@ fn reflect_access_fault(hart: usize, c: &Capsule, ctx: &mut Context, cause: usiz
 /// a failure status (the boot capsule is the system).
 fn capsule_died(hart: usize, ctx: &Context, why: &str) -> ! {
     force_println!(
-        "\n[diosix] boot capsule stopped: {why} on vcore {hart} at pc {:#x} (mcause {:#x}, mtval {:#x})",
+        "\n[diosix] boot capsule died: {why}; vcore {hart} at pc {:#x} (mcause {:#x}, mtval {:#x})",
         ctx.pc,
         csr::mcause::read(),
         csr::mtval::read()

@@ -71,6 +71,12 @@ pub const COMMANDS: &[Command] = &[
         help: "sync and restart",
         run: reboot,
     },
+    Command {
+        name: "crash",
+        args: "",
+        help: "end /init so the kernel panics (tests how a dead capsule is handled)",
+        run: crash,
+    },
 ];
 
 /// Runs one command line. Blank lines do nothing.
@@ -167,6 +173,11 @@ fn poweroff(os: &mut dyn Os, _: &[&str]) {
 fn reboot(os: &mut dyn Os, _: &[&str]) {
     let e = os.power(Power::Restart);
     writeln!(Out(os), "reboot: {e}").ok();
+}
+
+fn crash(os: &mut dyn Os, _: &[&str]) {
+    let e = os.end_init();
+    writeln!(Out(os), "crash: {e}").ok();
 }
 
 #[cfg(test)]
@@ -309,5 +320,14 @@ mod tests {
         );
         assert_eq!(run(&mut os, "reboot"), "reboot: operation not permitted\n");
         assert_eq!(os.power_requests, [Power::Off, Power::Restart]);
+    }
+
+    #[test]
+    fn crash_ends_init_and_reports_a_refusal() {
+        let mut os = FakeOs::new();
+        os.power_error = crate::errno::EPERM;
+        let out = run(&mut os, "crash");
+        assert!(os.ended);
+        assert!(out.starts_with("crash: "), "{out}");
     }
 }

@@ -23,6 +23,8 @@ pub struct FakeOs {
     pub power_error: Errno,
     pub power_requests: Vec<Power>,
     pub reaps: usize,
+    /// Set when the init asked to end itself (`crash`).
+    pub ended: bool,
 }
 
 impl FakeOs {
@@ -43,6 +45,7 @@ impl FakeOs {
             power_error: Errno(1),
             power_requests: Vec::new(),
             reaps: 0,
+            ended: false,
         }
     }
 
@@ -162,5 +165,10 @@ impl Os for FakeOs {
 
     fn reap(&mut self) {
         self.reaps += 1;
+    }
+
+    fn end_init(&mut self) -> Errno {
+        self.ended = true;
+        self.power_error
     }
 }

@@ -61,6 +61,9 @@ pub trait Os {
     fn power(&mut self, how: Power) -> Errno;
     /// Collects any exited children (PID 1 inherits orphans).
     fn reap(&mut self);
+    /// Ends /init (as PID 1, the kernel then panics); returns only if it
+    /// refused to.
+    fn end_init(&mut self) -> Errno;
 }
 
 /// Lets `write!` and `writeln!` print to an [`Os`].

@@ -21,10 +21,44 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 const CAPSULE_MIB: u64 = 256;
 
 pub fn cases(t: Target) -> Vec<Case> {
-    vec![case(
-        format!("{}: Linux boots in the boot capsule under diosix with 4 vcores, answers, powers off with 0", t.arch()),
-        move || linux_in_capsule(t),
-    )]
+    vec![
+        case(
+            format!("{}: Linux boots in the boot capsule under diosix with 4 vcores, answers, powers off with 0", t.arch()),
+            move || linux_in_capsule(t),
+        ),
+        case(
+            format!("{}: an idle boot capsule stays up; a Linux panic in it is reported and powers off with 4", t.arch()),
+            move || linux_panics(t),
+        ),
+    ]
+}
+
+/// The hypervisor's watchdog (hypervisor/src/bare/timer.rs) waits this long.
+const WATCHDOG: Duration = Duration::from_secs(10);
+
+fn linux_panics(t: Target) -> Result<()> {
+    let exe = hypervisor_with_linux(t)?;
+    let mut m = Machine::new(t, &exe);
+    m.smp = 2;
+    m.memory_mib = 512;
+    let mut vm = m.spawn()?;
+    vm.expect(PROMPT, BOOT_TIMEOUT)?;
+    // Idle for longer than the watchdog: a live capsule must not be judged dead.
+    std::thread::sleep(WATCHDOG + Duration::from_secs(3));
+    vm.send("echo still here\r")?;
+    vm.expect("still here", REPLY_TIMEOUT)?;
+    vm.expect(PROMPT, REPLY_TIMEOUT)?;
+    vm.send("crash\r")?;
+    vm.expect("Kernel panic - not syncing", REPLY_TIMEOUT)?;
+    let run = vm.finish(WATCHDOG * 3);
+    ensure!(!run.timed_out, "the machine hung after the capsule's kernel panicked\n{}", run.output);
+    ensure!(run.exit_code == Some(4), "QEMU exited with {:?}, expected 4\n{}", run.exit_code, run.output);
+    ensure!(
+        run.output.contains("[diosix] boot capsule died: it stopped responding"),
+        "the hypervisor did not say which capsule ended and why\n{}",
+        run.output
+    );
+    Ok(())
 }
 
 /// The hypervisor with this target's (cached) supervisor embedded.
@@ -70,7 +104,7 @@ fn linux_in_capsule(t: Target) -> Result<()> {
     ensure!(cpus.trim() == "4", "Linux in the boot capsule sees {cpus} CPUs, expected 4\n{transcript}");
     let mib: u64 = memory.trim().trim_end_matches("MiB").trim().parse().context("memory line")?;
     ensure!(
-        mib <= CAPSULE_MIB && mib >= CAPSULE_MIB * 3 / 4,
+        (CAPSULE_MIB * 3 / 4..=CAPSULE_MIB).contains(&mib),
         "Linux sees {mib} MiB, the capsule has {CAPSULE_MIB} MiB\n{transcript}"
     );
     let stat = transcript.rsplit("cat /proc/stat").next().unwrap_or("");

@@ -21,7 +21,34 @@ pub fn cases(t: Target) -> Vec<Case> {
         case(format!("{a}: boot report matches run's defaults (4 harts, 512 MiB)"), move || boot_report(t, 4, 512)),
         case(format!("{a}: a hypervisor panic names hart and location, exit 1"), move || panic_path(t)),
         case(format!("{a}: a fatal trap is reported, exit 3"), move || trap_path(t)),
+        case(format!("{a}: the seed's `cargo build --release` makes a bootable executable"), move || release_build(t)),
     ]
+}
+
+/// `cargo build --release --target <triple> -p hypervisor`, as the seed
+/// documents it, writes target/<triple>/release/hypervisor, which boots.
+fn release_build(t: Target) -> Result<()> {
+    let fx = fixture::get(t)?;
+    let dir = crate::paths::test_target_dir().join("release");
+    let exe = crate::cargo::Build {
+        package: "hypervisor",
+        target: t,
+        release: true,
+        target_dir: Some(&dir),
+        supervisor: Some(&fx.guest),
+    }
+    .run()?;
+    ensure!(
+        exe == dir.join(t.triple()).join("release/hypervisor"),
+        "the release build wrote {}",
+        exe.display()
+    );
+    let mut m = Machine::new(t, &exe);
+    m.smp = 2;
+    m.memory_mib = 256;
+    let run = m.run_captured(BOOT_TIMEOUT)?;
+    expect_exit(&run, 0)?;
+    expect_all(&run.output, &["testguest: all passed", "[diosix] boot capsule shut down the system"])
 }
 
 fn boot(t: Target, smp: u32, mib: u64, append: Option<&str>) -> Result<Captured> {

@@ -1,0 +1,137 @@
+//! Each hart's machine timer, shared between its vcore's deadline (SBI
+//! set_timer) and, on the boot capsule's first hart, the hypervisor's
+//! watchdog tick.
+//!
+//! The watchdog: a live Linux polls its SBI console for input at least
+//! every 2 s (the hvc driver backs off to that when idle), from a kernel
+//! thread. A kernel that has panicked no longer schedules threads, so the
+//! polling stops, although its timer interrupts go on. Once a capsule has
+//! polled its console, [`SILENCE_LIMIT_S`] seconds without a poll mean it
+//! is dead. A capsule that never polls is never judged.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use super::clint;
+use super::csr;
+use super::layout::MAX_HARTS;
+
+/// Seconds of silence after which the boot capsule is declared dead
+/// (build-time `DIOSIX_WATCHDOG_SECONDS`; 0 turns the watchdog off).
+pub const SILENCE_LIMIT_S: u64 = match option_env!("DIOSIX_WATCHDOG_SECONDS") {
+    Some(s) => parse(s),
+    None => 10,
+};
+
+const fn parse(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut n = 0u64;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "DIOSIX_WATCHDOG_SECONDS must be a decimal number");
+        n = n * 10 + (b[i] - b'0') as u64;
+        i += 1;
+    }
+    n
+}
+
+/// A 64-bit time shared between harts. rv32 has no 64-bit atomics, so a
+/// spin lock guards it; it is held for a load or a store only.
+struct Ticks(spin::Mutex<u64>);
+
+impl Ticks {
+    const fn new(v: u64) -> Ticks {
+        Ticks(spin::Mutex::new(v))
+    }
+    fn load(&self, _: Ordering) -> u64 {
+        *self.0.lock()
+    }
+    fn store(&self, v: u64, _: Ordering) {
+        *self.0.lock() = v;
+    }
+}
+
+static GUEST_DEADLINE: [Ticks; MAX_HARTS] = [const { Ticks::new(u64::MAX) }; MAX_HARTS];
+static TICK_DEADLINE: Ticks = Ticks::new(u64::MAX);
+static WATCHDOG_HART: AtomicUsize = AtomicUsize::new(usize::MAX);
+static LAST_SIGN_OF_LIFE: Ticks = Ticks::new(0);
+static ARMED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+static TIMEBASE_HZ: Ticks = Ticks::new(10_000_000);
+
+/// Programs this hart's mtimecmp for the earlier of its two deadlines.
+fn program(hart: usize) {
+    let guest = GUEST_DEADLINE[hart].load(Ordering::SeqCst);
+    let tick = if WATCHDOG_HART.load(Ordering::SeqCst) == hart {
+        TICK_DEADLINE.load(Ordering::SeqCst)
+    } else {
+        u64::MAX
+    };
+    let next = guest.min(tick);
+    clint::set_mtimecmp(hart, next);
+    if next == u64::MAX {
+        csr::mie::clear(csr::MTIP);
+    } else {
+        csr::mie::set(csr::MTIP);
+    }
+}
+
+/// Starts the watchdog on this hart.
+pub fn start_watchdog(hart: usize, timebase_hz: u64) {
+    TIMEBASE_HZ.store(timebase_hz.max(1), Ordering::SeqCst);
+    if SILENCE_LIMIT_S == 0 {
+        return;
+    }
+    WATCHDOG_HART.store(hart, Ordering::SeqCst);
+    TICK_DEADLINE.store(clint::mtime().saturating_add(timebase_hz), Ordering::SeqCst);
+    program(hart);
+}
+
+/// The capsule polled its console: it is alive, and from now on watched.
+pub fn console_polled() {
+    LAST_SIGN_OF_LIFE.store(clint::mtime(), Ordering::Relaxed);
+    ARMED.store(true, Ordering::Relaxed);
+}
+
+/// SBI set_timer: an S timer interrupt for this hart's vcore at `deadline`.
+pub fn set_guest_deadline(hart: usize, deadline: u64) {
+    csr::mip::clear(csr::STIP);
+    GUEST_DEADLINE[hart].store(deadline, Ordering::SeqCst);
+    program(hart);
+}
+
+/// What a machine timer interrupt found.
+pub enum Expired {
+    Nothing,
+    /// The capsule has not polled its console for this many seconds.
+    CapsuleSilent(u64),
+}
+
+/// Handles this hart's machine timer interrupt.
+pub fn on_interrupt(hart: usize) -> Expired {
+    let now = clint::mtime();
+    let mut verdict = Expired::Nothing;
+    if GUEST_DEADLINE[hart].load(Ordering::SeqCst) <= now {
+        GUEST_DEADLINE[hart].store(u64::MAX, Ordering::SeqCst);
+        csr::mip::set(csr::STIP);
+    }
+    if WATCHDOG_HART.load(Ordering::SeqCst) == hart && TICK_DEADLINE.load(Ordering::SeqCst) <= now {
+        let hz = TIMEBASE_HZ.load(Ordering::SeqCst);
+        let silent = now.saturating_sub(LAST_SIGN_OF_LIFE.load(Ordering::Relaxed)) / hz;
+        if ARMED.load(Ordering::Relaxed) && silent >= SILENCE_LIMIT_S {
+            verdict = Expired::CapsuleSilent(silent);
+        }
+        TICK_DEADLINE.store(now.saturating_add(hz), Ordering::SeqCst);
+    }
+    program(hart);
+    verdict
+}
+
+/// Forgets this hart's deadlines (its vcore stopped).
+pub fn stop(hart: usize) {
+    GUEST_DEADLINE[hart].store(u64::MAX, Ordering::SeqCst);
+    if WATCHDOG_HART.load(Ordering::SeqCst) == hart {
+        // The watchdog cannot run on a parked hart; a capsule that stops
+        // its boot vcore keeps running on the others unwatched.
+        WATCHDOG_HART.store(usize::MAX, Ordering::SeqCst);
+    }
+    clint::set_mtimecmp(hart, u64::MAX);
+}
