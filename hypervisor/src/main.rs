@@ -28,6 +28,7 @@ mod bare {
     pub mod power;
     pub mod report;
     pub mod sbi_host;
+    pub mod settings;
     pub mod supervisor;
     pub mod timer;
     pub mod trap;

@@ -40,6 +40,19 @@ pub struct Segment {
     pub executable: bool,
 }
 
+impl Segment {
+    fn from_header(ph: &elf::segment::ProgramHeader) -> Segment {
+        Segment {
+            offset: ph.p_offset,
+            file_size: ph.p_filesz,
+            mem_size: ph.p_memsz,
+            paddr: ph.p_paddr,
+            vaddr: ph.p_vaddr,
+            executable: ph.p_flags & PF_X != 0,
+        }
+    }
+}
+
 /// A kernel that passed every check.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernel<'a> {
@@ -104,14 +117,7 @@ impl<'a> Kernel<'a> {
                 let total = table.iter().filter(|p| p.p_type == PT_LOAD).count();
                 return Err(Error::TooManySegments(total));
             }
-            let seg = Segment {
-                offset: ph.p_offset,
-                file_size: ph.p_filesz,
-                mem_size: ph.p_memsz,
-                paddr: ph.p_paddr,
-                vaddr: ph.p_vaddr,
-                executable: ph.p_flags & PF_X != 0,
-            };
+            let seg = Segment::from_header(&ph);
             let range = check_segment(i, &seg, bytes.len() as u64)?;
             for (j, other) in segs[..i].iter().flatten().enumerate() {
                 if other.1.overlaps(&range) {
@@ -202,14 +208,7 @@ impl<'a> Kernel<'a> {
                 let start = usize::try_from(ph.p_offset).ok()?;
                 let len = usize::try_from(ph.p_filesz).ok()?;
                 let data = bytes.get(start..start.checked_add(len)?)?;
-                let seg = Segment {
-                    offset: ph.p_offset,
-                    file_size: ph.p_filesz,
-                    mem_size: ph.p_memsz,
-                    paddr: ph.p_paddr,
-                    vaddr: ph.p_vaddr,
-                    executable: ph.p_flags & PF_X != 0,
-                };
+                let seg = Segment::from_header(&ph);
                 Some((seg, data))
             })
     }

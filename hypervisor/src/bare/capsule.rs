@@ -15,29 +15,7 @@ use super::layout::{self, MAX_HARTS};
 use super::report::XLEN;
 use super::supervisor;
 
-/// RAM for the boot capsule, in MiB (build-time `DIOSIX_BOOT_CAPSULE_MIB`).
-const RAM_MIB: u64 = parse_or(option_env!("DIOSIX_BOOT_CAPSULE_MIB"), 256);
-/// vcores for the boot capsule; 0 means one per usable hart
-/// (build-time `DIOSIX_BOOT_CAPSULE_VCORES`).
-const VCORES: u64 = parse_or(option_env!("DIOSIX_BOOT_CAPSULE_VCORES"), 0);
-/// The boot capsule kernel's command line (build-time `DIOSIX_BOOT_CAPSULE_ARGS`).
-const BOOTARGS: &str = match option_env!("DIOSIX_BOOT_CAPSULE_ARGS") {
-    Some(a) => a,
-    None => "console=hvc0 earlycon=sbi",
-};
-
-const fn parse_or(s: Option<&str>, default: u64) -> u64 {
-    let Some(s) = s else { return default };
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut n = 0u64;
-    while i < b.len() {
-        assert!(b[i].is_ascii_digit(), "capsule build settings must be decimal numbers");
-        n = n * 10 + (b[i] - b'0') as u64;
-        i += 1;
-    }
-    n
-}
+use super::settings::{BOOT_CAPSULE_ARGS as BOOTARGS, BOOT_CAPSULE_MIB as RAM_MIB, BOOT_CAPSULE_VCORES as VCORES};
 
 /// A capsule: what the hypervisor enforces for it.
 pub struct Capsule {

@@ -15,24 +15,7 @@ use super::clint;
 use super::csr;
 use super::layout::MAX_HARTS;
 
-/// Seconds of silence after which the boot capsule is declared dead
-/// (build-time `DIOSIX_WATCHDOG_SECONDS`; 0 turns the watchdog off).
-pub const SILENCE_LIMIT_S: u64 = match option_env!("DIOSIX_WATCHDOG_SECONDS") {
-    Some(s) => parse(s),
-    None => 10,
-};
-
-const fn parse(s: &str) -> u64 {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut n = 0u64;
-    while i < b.len() {
-        assert!(b[i].is_ascii_digit(), "DIOSIX_WATCHDOG_SECONDS must be a decimal number");
-        n = n * 10 + (b[i] - b'0') as u64;
-        i += 1;
-    }
-    n
-}
+use super::settings::WATCHDOG_SECONDS as SILENCE_LIMIT_S;
 
 /// A 64-bit time shared between harts. rv32 has no 64-bit atomics, so a
 /// spin lock guards it; it is held for a load or a store only.

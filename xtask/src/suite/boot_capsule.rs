@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Result, bail, ensure};
 
-use super::linux::PROMPT;
+use super::linux::{PROMPT, memory_mib, prompt_and_info};
 use super::{Case, case};
 use crate::cargo::Build;
 use crate::paths;
@@ -89,12 +89,7 @@ fn linux_in_capsule(t: Target) -> Result<()> {
     m.memory_mib = 512;
     let mut vm = m.spawn()?;
     vm.expect("boot capsule: ram", BOOT_TIMEOUT)?;
-    vm.expect("diosix boot capsule", BOOT_TIMEOUT)?;
-    vm.expect(PROMPT, BOOT_TIMEOUT)?;
-    vm.send("info\r")?;
-    let cpus = vm.expect("cpus: ", REPLY_TIMEOUT)?;
-    let memory = vm.expect("memory: ", REPLY_TIMEOUT)?;
-    vm.expect(PROMPT, REPLY_TIMEOUT)?;
+    let (cpus, memory) = prompt_and_info(&mut vm, BOOT_TIMEOUT)?;
     // Give every CPU time to tick, then read each one's time.
     std::thread::sleep(Duration::from_secs(1));
     vm.send("cat /proc/stat\r")?;
@@ -102,7 +97,7 @@ fn linux_in_capsule(t: Target) -> Result<()> {
     vm.expect(PROMPT, REPLY_TIMEOUT)?;
     let transcript = vm.transcript();
     ensure!(cpus.trim() == "4", "Linux in the boot capsule sees {cpus} CPUs, expected 4\n{transcript}");
-    let mib: u64 = memory.trim().trim_end_matches("MiB").trim().parse().context("memory line")?;
+    let mib = memory_mib(&memory)?;
     ensure!(
         (CAPSULE_MIB * 3 / 4..=CAPSULE_MIB).contains(&mib),
         "Linux sees {mib} MiB, the capsule has {CAPSULE_MIB} MiB\n{transcript}"

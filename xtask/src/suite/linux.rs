@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 
 use super::{Case, case};
-use crate::qemu::{Firmware, Machine};
+use crate::qemu::{Firmware, Machine, Running};
 use crate::supervisor;
 use crate::target::Target;
 
@@ -24,8 +24,20 @@ pub fn cases(t: Target) -> Vec<Case> {
     )]
 }
 
+/// Waits for /init's banner and prompt, types `info`, and returns what
+/// follows `cpus: ` and `memory: ` in its answer.
+pub fn prompt_and_info(vm: &mut Running, boot_timeout: Duration) -> Result<(String, String)> {
+    vm.expect("diosix boot capsule", boot_timeout)?;
+    vm.expect(PROMPT, boot_timeout)?;
+    vm.send("info\r")?;
+    let cpus = vm.expect("cpus: ", REPLY_TIMEOUT)?;
+    let memory = vm.expect("memory: ", REPLY_TIMEOUT)?;
+    vm.expect(PROMPT, REPLY_TIMEOUT)?;
+    Ok((cpus, memory))
+}
+
 /// Parses `memory: N MiB` from `info`.
-fn memory_mib(rest: &str) -> Result<u64> {
+pub fn memory_mib(rest: &str) -> Result<u64> {
     rest.trim()
         .strip_suffix("MiB")
         .and_then(|n| n.trim().parse().ok())
@@ -40,12 +52,7 @@ fn direct_boot(t: Target, smp: u32, mib: u64) -> Result<()> {
     m.memory_mib = mib;
     m.append = Some("console=ttyS0".into());
     let mut vm = m.spawn()?;
-    vm.expect("diosix boot capsule", BOOT_TIMEOUT)?;
-    vm.expect(PROMPT, BOOT_TIMEOUT)?;
-    vm.send("info\r")?;
-    let cpus = vm.expect("cpus: ", REPLY_TIMEOUT)?;
-    let memory = vm.expect("memory: ", REPLY_TIMEOUT)?;
-    vm.expect(PROMPT, REPLY_TIMEOUT)?;
+    let (cpus, memory) = prompt_and_info(&mut vm, BOOT_TIMEOUT)?;
     let transcript = vm.transcript();
     ensure!(cpus.trim() == smp.to_string(), "info says cpus: {cpus}, QEMU has {smp}\n{transcript}");
     // Linux keeps some RAM for itself (OpenSBI's region, the kernel image,

@@ -1,0 +1,31 @@
+//! Build-time settings, read from the environment when the hypervisor is
+//! compiled (see README.md).
+
+/// RAM for the boot capsule, in MiB.
+pub const BOOT_CAPSULE_MIB: u64 = number(option_env!("DIOSIX_BOOT_CAPSULE_MIB"), 256);
+/// vcores for the boot capsule; 0 means one per usable hart.
+pub const BOOT_CAPSULE_VCORES: u64 = number(option_env!("DIOSIX_BOOT_CAPSULE_VCORES"), 0);
+/// The boot capsule kernel's command line.
+pub const BOOT_CAPSULE_ARGS: &str = match option_env!("DIOSIX_BOOT_CAPSULE_ARGS") {
+    Some(a) => a,
+    None => "console=hvc0 earlycon=sbi",
+};
+/// Seconds without a console poll after which the boot capsule counts as
+/// dead; 0 turns the watchdog off.
+pub const WATCHDOG_SECONDS: u64 = number(option_env!("DIOSIX_WATCHDOG_SECONDS"), 10);
+
+/// A decimal setting, or `default` when unset. Anything else stops the
+/// build (this runs at compile time).
+const fn number(s: Option<&str>, default: u64) -> u64 {
+    let Some(s) = s else { return default };
+    let b = s.as_bytes();
+    assert!(!b.is_empty(), "diosix build settings must be decimal numbers");
+    let mut i = 0;
+    let mut n = 0u64;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "diosix build settings must be decimal numbers");
+        n = n * 10 + (b[i] - b'0') as u64;
+        i += 1;
+    }
+    n
+}
