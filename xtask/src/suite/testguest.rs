@@ -53,6 +53,7 @@ pub fn cases(t: Target) -> Vec<Case> {
             Ok(())
         }));
     }
+    cases.push(case(format!("{a}: a capsule that faults with no trap handler is stopped, exit 4"), move || dies(t)));
     cases.push(case(format!("{a}: isolation: M-mode CSRs are out of reach"), move || {
         let out = run(t, "isolation:mcsr", None)?;
         expect_lines(&out, &["PASS reading mstatus faults as illegal instruction", "PASS writing mtvec faults as illegal instruction"])
@@ -101,4 +102,21 @@ fn console(t: Target) -> Result<()> {
             "testguest: read 'xyz'",
         ],
     )
+}
+
+fn dies(t: Target) -> Result<()> {
+    let fx = fixture::get(t)?;
+    let mut m = Machine::new(t, &fx.hypervisor);
+    m.smp = 2;
+    m.memory_mib = 256;
+    m.append = Some("-- diosix.test=die".into());
+    let out = m.run_captured(TIMEOUT)?;
+    ensure!(!out.timed_out, "the machine hung\n{}", out.output);
+    ensure!(out.exit_code == Some(4), "QEMU exited with {:?}, expected 4\n{}", out.exit_code, out.output);
+    super::expect_all(
+        &out.output,
+        &["testguest: faulting with no trap handler", "[diosix] boot capsule died: access fault with no working trap handler"],
+    )?;
+    ensure!(!out.output.contains("execution went on"), "the guest ran on\n{}", out.output);
+    Ok(())
 }

@@ -85,6 +85,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "rfence" => rfence(hart, &ram),
         "console" => console(&ram),
         "srst" => srst(),
+        "die" => die(),
         s => match s.strip_prefix("isolation:") {
             Some(what) => isolation(hart, what, &ram),
             None => check("scenario", false, format_args!("unknown scenario {s}")),
@@ -270,6 +271,17 @@ fn srst() -> bool {
     let e = sbi::call(SRST, 0, [0, 2, 0]).0;
     ok &= check("reserved reset reason is refused", e == sbi::ERR_INVALID_PARAM, format_args!("{e}"));
     ok
+}
+
+/// Breaks its own trap handling and then faults: the hypervisor must
+/// stop the capsule (there is nowhere to reflect the fault to).
+fn die() -> bool {
+    say!("testguest: faulting with no trap handler");
+    // SAFETY: deliberately removes our trap vector, then makes an access
+    // the hypervisor refuses; nothing after this is expected to run.
+    unsafe { asm!("csrw stvec, zero") };
+    load(0x8000_0000);
+    check("the capsule was stopped", false, format_args!("execution went on"))
 }
 
 fn load(addr: usize) {
