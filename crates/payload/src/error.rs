@@ -60,7 +60,7 @@ impl fmt::Display for Error {
             Error::Empty => write!(f, "the file is empty"),
             Error::NotElf { first_bytes: b, len } => write!(
                 f,
-                "not an ELF file ({len} bytes starting {:02x} {:02x} {:02x} {:02x}; an ELF starts 7f 45 4c 46)",
+                "not an ELF file or a RISC-V Linux Image ({len} bytes starting {:02x} {:02x} {:02x} {:02x}; an ELF starts 7f 45 4c 46)",
                 b[0], b[1], b[2], b[3]
             ),
             Error::Malformed(what) => write!(f, "malformed ELF: {what}"),

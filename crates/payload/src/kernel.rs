@@ -53,10 +53,20 @@ impl Segment {
     }
 }
 
+/// How the kernel file is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// An ELF executable (Linux's `vmlinux`).
+    Elf,
+    /// A raw RISC-V `Image` with its 64-byte header.
+    Image,
+}
+
 /// A kernel that passed every check.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernel<'a> {
     bytes: &'a [u8],
+    format: Format,
     xlen: Xlen,
     entry: u64,
     entry_offset: u64,
@@ -78,6 +88,9 @@ impl<'a> Kernel<'a> {
     pub fn parse(bytes: &'a [u8], xlen: Xlen) -> Result<Kernel<'a>, Error> {
         if bytes.is_empty() {
             return Err(Error::Empty);
+        }
+        if !bytes.starts_with(b"\x7fELF") && crate::image::is_image(bytes) {
+            return Self::parse_image(bytes, xlen);
         }
         if !bytes.starts_with(b"\x7fELF") {
             let mut first_bytes = [0u8; 4];
@@ -147,6 +160,7 @@ impl<'a> Kernel<'a> {
             .ok_or(Error::EntryOutsideImage(entry))?;
         Ok(Kernel {
             bytes,
+            format: Format::Elf,
             xlen,
             entry,
             entry_offset: entry_paddr - lowest,
@@ -156,6 +170,28 @@ impl<'a> Kernel<'a> {
             file_bytes: loaded().map(|(s, _)| s.file_size).sum(),
             mem_bytes: loaded().map(|(s, _)| s.mem_size).sum(),
         })
+    }
+
+    /// A raw Image: one segment, the whole file, run from its first byte.
+    /// Its width cannot be checked; it is taken to be `xlen`.
+    fn parse_image(bytes: &'a [u8], xlen: Xlen) -> Result<Kernel<'a>, Error> {
+        let h = crate::image::header(bytes)?;
+        Ok(Kernel {
+            bytes,
+            format: Format::Image,
+            xlen,
+            entry: 0,
+            entry_offset: 0,
+            lowest_paddr: 0,
+            span: h.mem_size,
+            segment_count: 1,
+            file_bytes: bytes.len() as u64,
+            mem_bytes: h.mem_size,
+        })
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
     }
 
     pub fn xlen(&self) -> Xlen {
@@ -199,7 +235,29 @@ impl<'a> Kernel<'a> {
     /// The PT_LOAD segments with their file contents, in file order.
     pub fn segments(&self) -> impl Iterator<Item = (Segment, &'a [u8])> + 'a {
         let bytes = self.bytes;
-        let file = ElfBytes::<AnyEndian>::minimal_parse(bytes).ok();
+        let image = (self.format == Format::Image).then_some((
+            Segment {
+                offset: 0,
+                file_size: bytes.len() as u64,
+                mem_size: self.mem_bytes,
+                paddr: 0,
+                vaddr: 0,
+                executable: true,
+            },
+            bytes,
+        ));
+        let file = match self.format {
+            Format::Elf => ElfBytes::<AnyEndian>::minimal_parse(bytes).ok(),
+            Format::Image => None,
+        };
+        image.into_iter().chain(self.elf_segments(file))
+    }
+
+    fn elf_segments(
+        &self,
+        file: Option<ElfBytes<'a, AnyEndian>>,
+    ) -> impl Iterator<Item = (Segment, &'a [u8])> + 'a {
+        let bytes = self.bytes;
         file.and_then(|f| f.segments())
             .into_iter()
             .flat_map(|t| t.into_iter())

@@ -1,4 +1,5 @@
-//! Checking a capsule kernel (`supervisor`) before it is embedded or loaded.
+//! Checking a capsule kernel (`supervisor`) before it is embedded or loaded:
+//! an ELF `vmlinux`, or a raw RISC-V `Image` (see [`image`]).
 //!
 //! The ELF parsing itself is the `elf` crate's (zero-copy, no allocation,
 //! errors instead of panics); this crate adds what a hypervisor must insist
@@ -7,7 +8,8 @@
 #![cfg_attr(not(test), no_std)]
 
 mod error;
+pub mod image;
 mod kernel;
 
 pub use error::Error;
-pub use kernel::{Kernel, Segment, Xlen, MAX_LOAD_SPAN, MAX_SEGMENTS};
+pub use kernel::{Format, Kernel, Segment, Xlen, MAX_LOAD_SPAN, MAX_SEGMENTS};

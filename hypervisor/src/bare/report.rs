@@ -7,7 +7,7 @@ use core::fmt::Write;
 
 use devtree::{Hart, Platform, PowerOffKind};
 use memrange::Size;
-use payload::{Kernel, Xlen};
+use payload::{Format, Kernel, Xlen};
 
 use super::console::println;
 use super::{harts, layout, supervisor};
@@ -84,10 +84,11 @@ pub fn print(p: &Platform, all_harts_in: bool) {
 pub fn print_supervisor(bytes: &[u8]) {
     match Kernel::parse(bytes, XLEN) {
         Ok(k) => println!(
-            "supervisor: {} RISC-V ELF for {}, {} bytes, entry {:#x}, {} load segments, {} to load ({} from the file)",
-            match k.xlen() {
-                Xlen::Rv32 => "32-bit",
-                Xlen::Rv64 => "64-bit",
+            "supervisor: {} for {}, {} bytes, entry {:#x}, {} load segments, {} to load ({} from the file)",
+            match (k.format(), k.xlen()) {
+                (Format::Image, _) => "RISC-V Linux Image (width not recorded)",
+                (Format::Elf, Xlen::Rv32) => "32-bit RISC-V ELF",
+                (Format::Elf, Xlen::Rv64) => "64-bit RISC-V ELF",
             },
             supervisor::ARCH,
             bytes.len(),

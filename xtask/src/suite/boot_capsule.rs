@@ -30,7 +30,31 @@ pub fn cases(t: Target) -> Vec<Case> {
             format!("{}: an idle boot capsule stays up; a Linux panic in it is reported and powers off with 4", t.arch()),
             move || linux_panics(t),
         ),
+        case(
+            format!("{}: a raw Linux Image as the supervisor boots in the boot capsule", t.arch()),
+            move || image_in_capsule(t),
+        ),
     ]
+}
+
+/// The kernel's `Image` form (what distributions ship) embedded instead of
+/// its `vmlinux`.
+fn image_in_capsule(t: Target) -> Result<()> {
+    let built = supervisor::build(t)?;
+    let dir = paths::test_target_dir().join("image");
+    let exe = Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&built.image) }
+        .run()?;
+    let mut m = Machine::new(t, &exe);
+    m.smp = 2;
+    m.memory_mib = 512;
+    let mut vm = m.spawn()?;
+    vm.expect("supervisor: RISC-V Linux Image", BOOT_TIMEOUT)?;
+    let (cpus, _) = prompt_and_info(&mut vm, BOOT_TIMEOUT)?;
+    ensure!(cpus.trim() == "2", "Linux sees {cpus} CPUs, expected 2\n{}", vm.transcript());
+    vm.send("poweroff\r")?;
+    let run = vm.finish(REPLY_TIMEOUT);
+    ensure!(run.exit_code == Some(0), "QEMU exited with {:?}\n{}", run.exit_code, run.output);
+    Ok(())
 }
 
 /// The hypervisor's watchdog (hypervisor/src/bare/timer.rs) waits this long.
