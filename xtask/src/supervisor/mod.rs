@@ -45,6 +45,15 @@ pub fn build(target: Target) -> Result<Built> {
     let cache = paths::cache_dir();
     std::fs::create_dir_all(&cache)
         .with_context(|| format!("cannot create the cache directory {}", cache.display()))?;
+    // One build at a time per cache: two xtasks (say, a test run and a
+    // `cargo xtask run` in another clone) must not run make in the same
+    // build tree. The lock is released when the file is dropped.
+    let lock = std::fs::File::create(cache.join(".lock"))
+        .with_context(|| format!("cannot create {}", cache.join(".lock").display()))?;
+    if lock.try_lock().is_err() {
+        eprintln!("==> waiting for another supervisor build using {}", cache.display());
+        lock.lock().context("cannot lock the supervisor cache")?;
+    }
     let init = build_init(target)?;
     let busybox = match target {
         Target::Riscv64gc => Some(busybox::build(&cache)?),
