@@ -56,7 +56,8 @@ pub fn run(targets: &[Target], runs: u32, smp: u32, memory_mib: u64) -> Result<(
 /// Benchmarks one target; returns the kinds of which every run failed.
 fn bench_target(t: Target, runs: u32, smp: u32, memory_mib: u64) -> Result<Vec<String>> {
     eprintln!("\n{}: building both kernels (not timed)", t.arch());
-    let kernels = [hypervisor_with_linux(t)?, supervisor::build(t)?.image];
+    // The release build: the hypervisor as it would be shipped.
+    let kernels = [hypervisor_with_linux(t, true)?, supervisor::build(t)?.image];
     let machines: Vec<Machine> = KINDS
         .iter()
         .zip(&kernels)

@@ -44,12 +44,6 @@ impl Build<'_> {
             Some(s) => cmd.env("DIOSIX_SUPERVISOR", s),
             None => cmd.env_remove("DIOSIX_SUPERVISOR"),
         };
-        if self.package == "init" {
-            // /init goes into the supervisor, whose cache key hashes it: keep
-            // the checkout's path out of it so every clone builds the same bytes.
-            let root = crate::paths::root();
-            cmd.env("CARGO_ENCODED_RUSTFLAGS", format!("--remap-path-prefix={}=/diosix", root.display()));
-        }
         cmd
     }
 

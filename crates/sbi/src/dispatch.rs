@@ -63,9 +63,16 @@ pub trait Host {
     fn console_write(&mut self, bytes: &[u8]);
     /// Bytes of console input available now, at most `buf.len()`.
     fn console_read(&mut self, buf: &mut [u8]) -> usize;
-    /// The capsule's memory at `addr..addr+len`, or `None` if any of it
-    /// lies outside the capsule.
-    fn guest_memory(&mut self, addr: u64, len: usize) -> Option<&mut [u8]>;
+    /// True if `addr..addr+len` lies wholly inside the capsule's memory.
+    fn owns(&self, addr: u64, len: u64) -> bool;
+    /// Copies the capsule's memory at `addr` into `buf`; false (and
+    /// nothing read) if any of it lies outside the capsule. Copies, rather
+    /// than a reference, because the capsule's other vcores may be
+    /// writing the same bytes meanwhile.
+    fn read_guest(&mut self, addr: u64, buf: &mut [u8]) -> bool;
+    /// Copies `data` into the capsule's memory at `addr`; false (and
+    /// nothing written) if any of it lies outside the capsule.
+    fn write_guest(&mut self, addr: u64, data: &[u8]) -> bool;
     /// mvendorid, marchid, mimpid as the capsule should see them.
     fn machine_ids(&self) -> [usize; 3];
     /// This hypervisor's version, encoded as SBI's impl version.
@@ -157,7 +164,7 @@ fn hsm_call<H: Host>(host: &mut H, fid: usize, a: [usize; 6]) -> Action {
             if !host.harts().contains(a[0]) {
                 return err(SbiRet::invalid_param());
             }
-            if host.guest_memory(a[1] as u64, 4).is_none() {
+            if !host.owns(a[1] as u64, 4) {
                 return err(SbiRet::invalid_address());
             }
             Action::Return(host.hart_start(a[0], a[1], a[2]))
@@ -205,20 +212,23 @@ fn console_call<H: Host>(host: &mut H, fid: usize, a: [usize; 6]) -> Action {
             let Some(addr) = phys(a[1], a[2]) else {
                 return err(SbiRet::invalid_param());
             };
-            let write = fid == dbcn::CONSOLE_WRITE;
+            // The whole buffer the caller names must be its own, even
+            // though at most `buf.len()` bytes move per call.
+            if !host.owns(addr, a[0] as u64) {
+                return err(SbiRet::invalid_param());
+            }
             let mut buf = [0u8; 256];
             let len = a[0].min(buf.len());
-            let Some(mem) = host.guest_memory(addr, a[0]) else {
-                return err(SbiRet::invalid_param());
-            };
-            if write {
-                buf[..len].copy_from_slice(&mem[..len]);
+            if fid == dbcn::CONSOLE_WRITE {
+                if !host.read_guest(addr, &mut buf[..len]) {
+                    return err(SbiRet::invalid_param());
+                }
                 host.console_write(&buf[..len]);
                 ok(len)
             } else {
                 let n = host.console_read(&mut buf[..len]);
-                if let Some(mem) = host.guest_memory(addr, n) {
-                    mem.copy_from_slice(&buf[..n]);
+                if !host.write_guest(addr, &buf[..n]) {
+                    return err(SbiRet::invalid_param());
                 }
                 ok(n)
             }
@@ -232,13 +242,17 @@ fn console_call<H: Host>(host: &mut H, fid: usize, a: [usize; 6]) -> Action {
 }
 
 /// Reads the `unsigned long` hart mask a legacy call passes by address.
+/// The address is taken as physical: v0.1 callers with their MMU on pass a
+/// virtual one, which fails the ownership check (Linux uses the v0.2+
+/// extensions, which pass masks by value).
 fn legacy_mask<H: Host>(host: &mut H, addr: usize) -> Option<HartSet> {
     if addr == 0 {
         return Some(host.harts());
     }
-    let bytes = host.guest_memory(addr as u64, size_of::<usize>())?;
     let mut word = [0u8; size_of::<usize>()];
-    word.copy_from_slice(bytes);
+    if !host.read_guest(addr as u64, &mut word) {
+        return None;
+    }
     HartSet::from_mask(usize::from_le_bytes(word), 0, host.harts()).ok()
 }
 

@@ -71,9 +71,26 @@ impl Host for Fake {
         self.input.drain(..n);
         n
     }
-    fn guest_memory(&mut self, addr: u64, len: usize) -> Option<&mut [u8]> {
-        let off = usize::try_from(addr.checked_sub(RAM_BASE)?).ok()?;
-        self.ram.get_mut(off..off.checked_add(len)?)
+    fn owns(&self, addr: u64, len: u64) -> bool {
+        addr.checked_sub(RAM_BASE)
+            .and_then(|off| off.checked_add(len))
+            .is_some_and(|end| end <= self.ram.len() as u64)
+    }
+    fn read_guest(&mut self, addr: u64, buf: &mut [u8]) -> bool {
+        if !self.owns(addr, buf.len() as u64) {
+            return false;
+        }
+        let off = (addr - RAM_BASE) as usize;
+        buf.copy_from_slice(&self.ram[off..off + buf.len()]);
+        true
+    }
+    fn write_guest(&mut self, addr: u64, data: &[u8]) -> bool {
+        if !self.owns(addr, data.len() as u64) {
+            return false;
+        }
+        let off = (addr - RAM_BASE) as usize;
+        self.ram[off..off + data.len()].copy_from_slice(data);
+        true
     }
     fn machine_ids(&self) -> [usize; 3] {
         [0x11, 0x22, 0x33]

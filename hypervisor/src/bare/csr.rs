@@ -46,7 +46,14 @@ pub const SPIE: usize = 1 << 5;
 pub const SPP: usize = 1 << 8;
 pub const MPP_MASK: usize = 3 << 11;
 pub const MPP_S: usize = 1 << 11;
+pub const VS_MASK: usize = 3 << 9;
 pub const FS_MASK: usize = 3 << 13;
+pub const MPRV: usize = 1 << 17;
+pub const SUM: usize = 1 << 18;
+pub const MXR: usize = 1 << 19;
+pub const TVM: usize = 1 << 20;
+pub const TW: usize = 1 << 21;
+pub const TSR: usize = 1 << 22;
 
 // Interrupt bits (mip/mie).
 pub const SSIP: usize = 1 << 1;

@@ -77,6 +77,11 @@ pub fn fences_to_run(hart: usize) -> usize {
     BOXES[hart].fences_asked.load(Ordering::SeqCst)
 }
 
+/// On `hart` itself: how many fences have run.
+pub fn fences_done(hart: usize) -> usize {
+    BOXES[hart].fences_done.load(Ordering::SeqCst)
+}
+
 /// On `hart` itself: fences up to `count` have run.
 pub fn fences_ran(hart: usize, count: usize) {
     BOXES[hart].fences_done.store(count, Ordering::SeqCst);

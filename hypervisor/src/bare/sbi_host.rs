@@ -93,14 +93,33 @@ impl Host for VcoreHost {
         n
     }
 
-    fn guest_memory(&mut self, addr: u64, len: usize) -> Option<&mut [u8]> {
-        if !self.capsule.owns(addr, len as u64) {
-            return None;
+    fn owns(&self, addr: u64, len: u64) -> bool {
+        self.capsule.owns(addr, len)
+    }
+
+    fn read_guest(&mut self, addr: u64, buf: &mut [u8]) -> bool {
+        if !self.capsule.owns(addr, buf.len() as u64) {
+            return false;
         }
-        // SAFETY: the range lies inside the capsule's RAM (checked above),
-        // which the hypervisor reaches 1:1 in M-mode; the capsule's vcore
-        // that asked is stopped in this trap while we use it.
-        Some(unsafe { core::slice::from_raw_parts_mut(addr as usize as *mut u8, len) })
+        for (i, b) in buf.iter_mut().enumerate() {
+            // SAFETY: the bytes lie inside the capsule's RAM (checked
+            // above), which M-mode reaches at the same addresses. They are
+            // read one volatile byte at a time, never through a reference,
+            // because the capsule's other vcores may write them meanwhile.
+            *b = unsafe { ((addr as usize + i) as *const u8).read_volatile() };
+        }
+        true
+    }
+
+    fn write_guest(&mut self, addr: u64, data: &[u8]) -> bool {
+        if !self.capsule.owns(addr, data.len() as u64) {
+            return false;
+        }
+        for (i, b) in data.iter().enumerate() {
+            // SAFETY: as in read_guest.
+            unsafe { ((addr as usize + i) as *mut u8).write_volatile(*b) };
+        }
+        true
     }
 
     fn machine_ids(&self) -> [usize; 3] {

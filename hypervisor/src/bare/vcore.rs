@@ -47,7 +47,13 @@ pub fn claim_for_start(hart: usize) -> bool {
 
 /// Prepares this hart to run `c`: its PMP window, delegation and counters.
 fn prepare_hart(c: &Capsule) {
-    pmp::confine_to(&c.ram);
+    if let Err(e) = pmp::confine_to(&c.ram) {
+        println!("[diosix] cannot confine the {} on hart {}: {e}", c.name, cpu::hart_id());
+        power::exit(2);
+    }
+    // Nothing left over from a previous run of a vcore on this hart.
+    csr::mip::clear(csr::STIP | csr::SSIP);
+    csr::fence_i();
     csr::medeleg::write(DELEGATED_EXCEPTIONS);
     csr::mideleg::write(DELEGATED_INTERRUPTS);
     csr::mcounteren::write(COUNTERS);
@@ -65,8 +71,12 @@ fn enter_at(hart: usize, pc: u64, a0: usize, a1: usize) -> ! {
     ctx.regs[Context::A1] = a1;
     ctx.pc = pc as usize;
     csr::satp::write(0);
-    csr::mstatus::clear(csr::MPP_MASK | csr::SPP | csr::SPIE | csr::SIE | csr::FS_MASK);
+    csr::mstatus::clear(
+        csr::MPP_MASK | csr::SPP | csr::SPIE | csr::SIE | csr::FS_MASK | csr::VS_MASK
+            | csr::MPRV | csr::SUM | csr::MXR | csr::TVM | csr::TW | csr::TSR,
+    );
     csr::mstatus::set(csr::MPP_S);
+    mailbox::done(hart, mailbox::START);
     STATE[hart].store(STARTED, Ordering::SeqCst);
     guest::enter(hart, ctx)
 }
@@ -81,11 +91,12 @@ pub fn start_boot(hart: usize, c: &'static Capsule, timebase_hz: u64) -> ! {
 /// A hart with no vcore to run: wait for HSM `hart_start`, serving fences
 /// meanwhile.
 pub fn park(hart: usize) -> ! {
-    STATE[hart].store(STOPPED, Ordering::SeqCst);
+    // STATE is already STOPPED (initially, or set by hart_stop); storing it
+    // here could undo a hart_start that claimed this hart meanwhile.
     csr::mie::write(csr::MSIP);
     loop {
         let bits = mailbox::take(hart);
-        run_requested_fences(hart, bits);
+        run_requested_fences(hart);
         mailbox::done(hart, bits & !mailbox::START);
         if bits & mailbox::START != 0 {
             mailbox::done(hart, mailbox::START);
@@ -102,9 +113,12 @@ pub fn park(hart: usize) -> ! {
 }
 
 /// Runs the fences other harts asked of this one, if any, and says so.
-fn run_requested_fences(hart: usize, bits: usize) {
-    if bits & (mailbox::FENCE_I | mailbox::SFENCE_VMA) != 0 {
-        let count = mailbox::fences_to_run(hart);
+/// Decided by the counters, not the mailbox bits: a request that arrives
+/// while an earlier one is served bumps the count and raises msip again,
+/// so it is never lost with the bits that `done` clears.
+fn run_requested_fences(hart: usize) {
+    let count = mailbox::fences_to_run(hart);
+    if count != mailbox::fences_done(hart) {
         run_fences(mailbox::FENCE_I | mailbox::SFENCE_VMA);
         mailbox::fences_ran(hart, count);
     }
@@ -126,7 +140,7 @@ pub fn serve_mailbox(hart: usize) {
     if bits & mailbox::IPI != 0 {
         csr::mip::set(csr::SSIP);
     }
-    run_requested_fences(hart, bits);
+    run_requested_fences(hart);
     mailbox::done(hart, bits & !mailbox::START);
 }
 
@@ -174,6 +188,7 @@ fn sbi_call(hart: usize, c: &'static Capsule, ctx: &mut Context) {
         Action::ReturnLegacy(v) => ctx.regs[Context::A0] = v,
         Action::StopHart => {
             timer::stop(hart);
+            STATE[hart].store(STOPPED, Ordering::SeqCst);
             csr::mie::write(0);
             park(hart)
         }

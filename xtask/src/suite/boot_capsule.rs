@@ -61,7 +61,7 @@ fn image_in_capsule(t: Target) -> Result<()> {
 const WATCHDOG: Duration = Duration::from_secs(10);
 
 fn linux_panics(t: Target) -> Result<()> {
-    let exe = hypervisor_with_linux(t)?;
+    let exe = hypervisor_with_linux(t, false)?;
     let mut m = Machine::new(t, &exe);
     m.smp = 2;
     m.memory_mib = 512;
@@ -86,10 +86,10 @@ fn linux_panics(t: Target) -> Result<()> {
 }
 
 /// The hypervisor with this target's (cached) supervisor embedded.
-pub fn hypervisor_with_linux(t: Target) -> Result<PathBuf> {
+pub fn hypervisor_with_linux(t: Target, release: bool) -> Result<PathBuf> {
     let built = supervisor::build(t)?;
     let dir = paths::test_target_dir().join("linux");
-    Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&built.vmlinux) }
+    Build { package: "hypervisor", target: t, release, target_dir: Some(&dir), supervisor: Some(&built.vmlinux) }
         .run()
 }
 
@@ -107,7 +107,7 @@ fn cpu_times(stat: &str) -> Vec<(String, u64)> {
 }
 
 fn linux_in_capsule(t: Target) -> Result<()> {
-    let exe = hypervisor_with_linux(t)?;
+    let exe = hypervisor_with_linux(t, false)?;
     let mut m = Machine::new(t, &exe);
     m.smp = 4;
     m.memory_mib = 512;
