@@ -16,6 +16,9 @@ const TOKEN_END: u32 = 9;
 pub const MAX_DEPTH: usize = 16;
 /// Largest `#address-cells`/`#size-cells` accepted (PCI uses 3).
 pub const MAX_CELLS: u32 = 4;
+/// Most memory reservation entries read; a corrupt block that never ends
+/// must not become a huge list.
+pub const MAX_RESERVATIONS: usize = 64;
 /// Largest blob we accept: far above any real platform's tree.
 pub const MAX_TOTAL_SIZE: usize = 2 << 20;
 
@@ -97,6 +100,8 @@ fn cstr(bytes: &[u8], at: usize) -> Option<(&str, usize)> {
 pub struct Fdt<'a> {
     structs: &'a [u8],
     strings: &'a [u8],
+    /// From the memory reservation block's offset to the end of the blob.
+    reservations: &'a [u8],
     total_size: usize,
 }
 
@@ -125,6 +130,7 @@ impl<'a> Fdt<'a> {
         let blob = blob.get(..total).ok_or(Error::Truncated)?;
         let word = |i: usize| be32(blob, i * 4).ok_or(Error::Truncated);
         let (off_struct, off_strings) = (word(2)? as usize, word(3)? as usize);
+        let off_rsvmap = word(4)? as usize;
         let (version, last_compat) = (word(5)?, word(6)?);
         let (size_strings, size_struct) = (word(8)? as usize, word(9)? as usize);
         if version < 16 || last_compat > 17 {
@@ -138,10 +144,25 @@ impl<'a> Fdt<'a> {
         let fdt = Fdt {
             structs: block(off_struct, size_struct, "structure")?,
             strings: block(off_strings, size_strings, "strings")?,
+            reservations: blob.get(off_rsvmap..).ok_or(Error::BlockOutOfBounds("memory reservation"))?,
             total_size: total,
         };
         fdt.validate()?;
         Ok(fdt)
+    }
+
+    /// The memory reservation block's (address, size) entries, up to the
+    /// terminating all-zero entry (or the end of the blob, if it has none).
+    pub fn memory_reservations(&self) -> impl Iterator<Item = (u64, u64)> + 'a {
+        let block = self.reservations;
+        let word = move |at: usize| -> Option<u64> {
+            let b = block.get(at..at.checked_add(8)?)?;
+            Some(u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        };
+        (0..)
+            .map_while(move |i: usize| Some((word(i * 16)?, word(i * 16 + 8)?)))
+            .take_while(|&(a, s)| a != 0 || s != 0)
+            .take(MAX_RESERVATIONS)
     }
 
     /// Size of the blob in bytes, as its header says.
@@ -436,7 +457,7 @@ impl<'a> Node<'a> {
     /// The `reg` entries as (address, size) pairs, using the parent's cell
     /// counts. Entries that do not fit the property are dropped, and a bus
     /// whose addresses need more than 64 bits (PCI's 3 cells) yields none.
-    pub fn reg(&self) -> impl Iterator<Item = (u64, u64)> + 'a {
+    pub fn reg(&self) -> impl Iterator<Item = (u64, u64)> + use<'a> {
         let ac = self.parent_address_cells as usize;
         let sc = self.parent_size_cells as usize;
         let value = self.property("reg").map(|p| p.value).unwrap_or(&[]);

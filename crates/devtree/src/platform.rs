@@ -52,6 +52,9 @@ pub struct PowerOff {
 pub struct Platform {
     pub model: Option<&'static str>,
     pub ram: Vec<Range>,
+    /// RAM firmware keeps for itself: the memory reservation block and
+    /// the children of `/reserved-memory`. Capsules never get it.
+    pub reserved: Vec<Range>,
     pub harts: Vec<Hart>,
     /// `timebase-frequency` from `/cpus`, in Hz.
     pub timebase_hz: Option<u64>,
@@ -115,6 +118,7 @@ impl Platform {
         Ok(Platform {
             model: fdt.find_path("/").and_then(|n| n.str_property("model")),
             ram,
+            reserved: read_reserved(fdt),
             harts,
             timebase_hz: fdt
                 .find_path("/cpus")
@@ -166,6 +170,18 @@ fn read_ram(fdt: &Fdt<'static>) -> Result<Vec<Range>, PlatformError> {
     }
     ram.sort();
     Ok(ram)
+}
+
+fn read_reserved(fdt: &Fdt<'static>) -> Vec<Range> {
+    let from_nodes = fdt
+        .nodes()
+        .filter(|n| n.depth() == 3 && n.parent_name() == "reserved-memory")
+        .flat_map(|n| n.reg());
+    fdt.memory_reservations()
+        .chain(from_nodes)
+        .filter_map(|(base, size)| Range::new(base, size).ok())
+        .take(2 * crate::fdt::MAX_RESERVATIONS)
+        .collect()
 }
 
 fn read_harts(fdt: &Fdt<'static>) -> Vec<Hart> {

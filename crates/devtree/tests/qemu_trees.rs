@@ -15,6 +15,7 @@ fn rv64_virt_smp3_384m() {
     assert_eq!(p.ram.len(), 1);
     assert_eq!(p.ram[0].start(), 0x8000_0000);
     assert_eq!(p.ram_bytes(), 384 << 20);
+    assert!(p.reserved.is_empty(), "QEMU virt reserves nothing: {:?}", p.reserved);
     assert_eq!(p.harts.iter().map(|h| h.id).collect::<Vec<_>>(), [0, 1, 2]);
     assert!(p.harts.iter().all(|h| h.usable && h.isa.starts_with("rv64imafdc")));
     assert_eq!(p.harts[0].mmu.as_deref(), Some("riscv,sv57"));
@@ -56,4 +57,39 @@ fn node_lookup_by_path_and_unit_address() {
     assert!(fdt.find_path("/nonexistent").is_none());
     assert!(fdt.find_path("/cpus/cpu@1").is_some());
     assert!(fdt.find_path("/cpus/cpu@3").is_none());
+}
+
+#[test]
+fn reserved_memory_is_read_from_both_places() {
+    use vm_fdt::{FdtReserveEntry, FdtWriter};
+    let mut w = FdtWriter::new_with_mem_reserv(&[FdtReserveEntry::new(0x8000_0000, 0x8_0000).unwrap()]).unwrap();
+    let root = w.begin_node("").unwrap();
+    w.property_u32("#address-cells", 2).unwrap();
+    w.property_u32("#size-cells", 2).unwrap();
+    let mem = w.begin_node("memory@80000000").unwrap();
+    w.property_string("device_type", "memory").unwrap();
+    w.property_array_u64("reg", &[0x8000_0000, 0x1000_0000]).unwrap();
+    w.end_node(mem).unwrap();
+    let rm = w.begin_node("reserved-memory").unwrap();
+    w.property_u32("#address-cells", 2).unwrap();
+    w.property_u32("#size-cells", 2).unwrap();
+    w.property_null("ranges").unwrap();
+    let fw = w.begin_node("mmode_resv0@80080000").unwrap();
+    w.property_array_u64("reg", &[0x8008_0000, 0x2_0000]).unwrap();
+    w.end_node(fw).unwrap();
+    w.end_node(rm).unwrap();
+    let cpus = w.begin_node("cpus").unwrap();
+    w.property_u32("#address-cells", 1).unwrap();
+    w.property_u32("#size-cells", 0).unwrap();
+    let cpu = w.begin_node("cpu@0").unwrap();
+    w.property_string("device_type", "cpu").unwrap();
+    w.property_u32("reg", 0).unwrap();
+    w.property_string("mmu-type", "riscv,sv39").unwrap();
+    w.end_node(cpu).unwrap();
+    w.end_node(cpus).unwrap();
+    w.end_node(root).unwrap();
+    let blob: &'static [u8] = Box::leak(w.finish().unwrap().into_boxed_slice());
+    let p = Platform::from_fdt(&Fdt::parse(blob).unwrap()).unwrap();
+    let got: Vec<(u64, u64)> = p.reserved.iter().map(|r| (r.start(), r.size())).collect();
+    assert_eq!(got, [(0x8000_0000, 0x8_0000), (0x8008_0000, 0x2_0000)]);
 }

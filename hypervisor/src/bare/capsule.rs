@@ -88,7 +88,8 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
         ids.truncate(n.get() as usize);
     }
     ids.sort();
-    let reserved = [layout::image(), host_tree];
+    let mut reserved = alloc::vec![layout::image(), host_tree];
+    reserved.extend(p.reserved.iter().copied());
     let ram = memory::choose_ram(&p.ram, &reserved, RAM_MIB << 20, memory::alignment(XLEN), kernel.lowest_paddr())
         .map_err(CapsuleError::Layout)?;
     let plan = Layout::new(ram, &kernel).map_err(CapsuleError::Layout)?;
