@@ -36,6 +36,8 @@ pub struct Machine {
     pub kernel: PathBuf,
     pub append: Option<String>,
     pub firmware: Firmware,
+    /// The virt board's ACLINT (MTIMER + MSWI devices) instead of its CLINT.
+    pub aclint: bool,
 }
 
 impl Machine {
@@ -47,12 +49,13 @@ impl Machine {
             kernel: kernel.to_path_buf(),
             append: None,
             firmware: Firmware::None,
+            aclint: false,
         }
     }
 
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(self.target.qemu_binary());
-        cmd.args(["-machine", "virt", "-nographic"]);
+        cmd.args(["-machine", if self.aclint { "virt,aclint=on" } else { "virt" }, "-nographic"]);
         cmd.args(["-cpu", &self.target.qemu_cpu()]);
         cmd.args(["-smp", &self.smp.to_string()]);
         cmd.args(["-m", &format!("{}M", self.memory_mib)]);

@@ -29,6 +29,16 @@ pub struct Hart {
     pub usable: bool,
 }
 
+/// Where each hart's machine timer and software interrupt registers are:
+/// hart `h`'s msip word at `msip + 4h`, its mtimecmp at `mtimecmp + 8h`,
+/// and the shared 64-bit mtime at `mtime`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimerIpi {
+    pub msip: u64,
+    pub mtimecmp: u64,
+    pub mtime: u64,
+}
+
 /// How the machine is powered off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PowerOffKind {
@@ -61,6 +71,8 @@ pub struct Platform {
     pub uart: Option<Mmio>,
     /// A CLINT, or an ACLINT MTIMER.
     pub timer: Option<Mmio>,
+    /// The registers behind `timer` (and, for an ACLINT, its MSWI device).
+    pub timer_ipi: Option<TimerIpi>,
     pub plic: Option<Mmio>,
     pub poweroff: Option<PowerOff>,
     /// The reset device (`syscon-reboot`), same shape as the power-off one.
@@ -100,6 +112,7 @@ impl fmt::Display for PlatformError {
 }
 
 const UART_COMPATIBLE: &[&str] = &["ns16550a", "ns16550"];
+const CLINT_COMPATIBLE: &[&str] = &["riscv,clint0", "sifive,clint0"];
 const TIMER_COMPATIBLE: &[&str] = &["riscv,clint0", "sifive,clint0", "riscv,aclint-mtimer"];
 const PLIC_COMPATIBLE: &[&str] = &["riscv,plic0", "sifive,plic-1.0.0"];
 const TEST_COMPATIBLE: &[&str] = &["sifive,test1", "sifive,test0"];
@@ -126,6 +139,7 @@ impl Platform {
                 .map(u64::from),
             uart: read_uart(fdt, chosen),
             timer: first_compatible(fdt, TIMER_COMPATIBLE),
+            timer_ipi: read_timer_ipi(fdt),
             plic: first_compatible(fdt, PLIC_COMPATIBLE),
             poweroff: read_syscon(fdt, "syscon-poweroff", 0x5555),
             reboot: read_syscon(fdt, "syscon-reboot", 0x7777),
@@ -170,6 +184,21 @@ fn read_ram(fdt: &Fdt<'static>) -> Result<Vec<Range>, PlatformError> {
     }
     ram.sort();
     Ok(ram)
+}
+
+/// A SiFive CLINT has everything at fixed offsets; an ACLINT splits it
+/// into an MTIMER (`reg`: mtime, then the mtimecmp array) and an MSWI.
+fn read_timer_ipi(fdt: &Fdt<'static>) -> Option<TimerIpi> {
+    if let Some(clint) = first_compatible(fdt, CLINT_COMPATIBLE) {
+        return Some(TimerIpi { msip: clint.base, mtimecmp: clint.base + 0x4000, mtime: clint.base + 0xbff8 });
+    }
+    let mtimer = fdt.compatible("riscv,aclint-mtimer").next()?;
+    let mut regs = mtimer.reg();
+    let (mtime, _) = regs.next()?;
+    let (mtimecmp, _) = regs.next()?;
+    let mswi = fdt.compatible("riscv,aclint-mswi").next()?;
+    let (msip, _) = mswi.reg().next()?;
+    Some(TimerIpi { msip, mtimecmp, mtime })
 }
 
 fn read_reserved(fdt: &Fdt<'static>) -> Vec<Range> {

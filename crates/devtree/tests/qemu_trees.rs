@@ -2,7 +2,7 @@
 //! (`qemu-system-riscv64 -machine virt,dumpdtb=FILE -smp 3 -m 384M` and the
 //! rv32 equivalent with `-smp 2 -m 256M -append ...`).
 
-use devtree::{Fdt, Platform, PowerOffKind};
+use devtree::{Fdt, Platform, PowerOffKind, TimerIpi};
 
 fn platform(bytes: &'static [u8]) -> Platform {
     let fdt = Fdt::parse(bytes).expect("QEMU's tree parses");
@@ -23,6 +23,7 @@ fn rv64_virt_smp3_384m() {
     let uart = p.uart.expect("uart");
     assert_eq!((uart.base, uart.compatible), (0x1000_0000, "ns16550a"));
     assert_eq!(p.timer.expect("clint").base, 0x200_0000);
+    assert_eq!(p.timer_ipi, Some(TimerIpi { msip: 0x200_0000, mtimecmp: 0x200_4000, mtime: 0x200_bff8 }));
     assert_eq!(p.plic.expect("plic").base, 0xc00_0000);
     let off = p.poweroff.expect("poweroff");
     assert_eq!((off.base, off.offset, off.value), (0x10_0000, 0, 0x5555));
@@ -92,4 +93,13 @@ fn reserved_memory_is_read_from_both_places() {
     let p = Platform::from_fdt(&Fdt::parse(blob).unwrap()).unwrap();
     let got: Vec<(u64, u64)> = p.reserved.iter().map(|r| (r.start(), r.size())).collect();
     assert_eq!(got, [(0x8000_0000, 0x8_0000), (0x8008_0000, 0x2_0000)]);
+}
+
+/// `-machine virt,aclint=on`: the timer and software interrupts are
+/// separate ACLINT devices, at the same addresses the CLINT uses.
+#[test]
+fn rv64_virt_with_aclint() {
+    let p = platform(include_bytes!("data/qemu-virt-rv64-aclint-smp2.dtb"));
+    assert_eq!(p.timer.expect("mtimer").compatible, "riscv,aclint-mtimer");
+    assert_eq!(p.timer_ipi, Some(TimerIpi { msip: 0x200_0000, mtimecmp: 0x200_4000, mtime: 0x200_bff8 }));
 }

@@ -31,11 +31,11 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         console::set_base(uart.base as usize);
     }
     power::init(platform.poweroff, platform.reboot);
-    let Some(timer) = platform.timer else {
-        println!("[diosix] the device tree names no CLINT: capsules cannot have timers or IPIs");
+    let Some(regs) = platform.timer_ipi else {
+        println!("[diosix] the device tree names no CLINT or ACLINT: capsules cannot have timers or IPIs");
         power::exit(2);
     };
-    clint::init(timer.base as usize);
+    clint::init(regs);
     harts::release();
     selftest(&platform);
 

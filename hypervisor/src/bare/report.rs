@@ -63,6 +63,9 @@ pub fn print(p: &Platform, all_harts_in: bool) {
         (Some(t), None) => println!("timer: {} at {:#x}, timebase unknown", t.compatible, t.base),
         (None, _) => println!("timer: none found"),
     }
+    if let Some(r) = p.timer_ipi {
+        println!("timer registers: msip {:#x}, mtimecmp {:#x}, mtime {:#x}", r.msip, r.mtimecmp, r.mtime);
+    }
     match p.plic {
         Some(i) => println!("plic: {} at {:#x}", i.compatible, i.base),
         None => println!("plic: none found"),

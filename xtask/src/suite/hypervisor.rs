@@ -109,6 +109,7 @@ fn boot_report(t: Target, smp: u32, mib: u64) -> Result<()> {
             &format!("harts running in M-mode: {ids}\n"),
             "uart: ns16550a at 0x10000000",
             "timer: sifive,clint0 at 0x2000000, timebase 10000000 Hz",
+            "timer registers: msip 0x2000000, mtimecmp 0x2004000, mtime 0x200bff8",
             "plic: sifive,plic-1.0.0 at 0xc000000",
             "power-off: sifive test device at 0x100000, value 0x5555",
             &format!("supervisor: {width} RISC-V ELF for {}, {guest_len} bytes", t.arch()),

@@ -43,6 +43,21 @@ pub fn cases(t: Target) -> Vec<Case> {
             expect_lines(&out, needles)
         }));
     }
+    cases.push(case(format!("{a}: with the virt board's ACLINT instead of its CLINT, timers, IPIs and HSM work"), move || {
+        for (scenario, needle) in [
+            ("timer", "PASS timer interrupt after the deadline"),
+            ("ipi", "PASS IPI delivered and answered"),
+            ("hsm", "PASS hart_stop returns it to stopped"),
+        ] {
+            let out = run_on(t, scenario, None, true)?;
+            expect_lines(&out, &[
+                needle,
+                "timer: riscv,aclint-mtimer at 0x200bff8",
+                "timer registers: msip 0x2000000, mtimecmp 0x2004000, mtime 0x200bff8",
+            ])?;
+        }
+        Ok(())
+    }));
     cases.push(case(format!("{a}: test guest: console output and input through SBI"), move || console(t)));
     for &(target, what) in ATTACKS {
         cases.push(case(format!("{a}: isolation: a load and a store to {what} are contained"), move || {
@@ -64,8 +79,13 @@ pub fn cases(t: Target) -> Vec<Case> {
 /// Boots the test guest with `scenario`; returns the transcript of a run
 /// that ended with exit 0 and no failed check.
 fn run(t: Target, scenario: &str, input: Option<(&str, &str)>) -> Result<String> {
+    run_on(t, scenario, input, false)
+}
+
+fn run_on(t: Target, scenario: &str, input: Option<(&str, &str)>, aclint: bool) -> Result<String> {
     let fx = fixture::get(t)?;
     let mut m = Machine::new(t, &fx.hypervisor);
+    m.aclint = aclint;
     m.smp = 2;
     m.memory_mib = 512;
     m.append = Some(format!("-- diosix.test={scenario}"));
