@@ -83,7 +83,9 @@ fn make(src: &Source, out: &Path) -> Command {
     cmd.arg(format!("O={}", out.display()));
     cmd.args(["ARCH=riscv", &format!("CROSS_COMPILE={CROSS_COMPILE}")]);
     // Stable identification strings, so rebuilds are reproducible.
-    cmd.env("KBUILD_BUILD_USER", "diosix").env("KBUILD_BUILD_HOST", "xtask");
+    cmd.env("KBUILD_BUILD_USER", "diosix")
+        .env("KBUILD_BUILD_HOST", "xtask")
+        .env("KBUILD_BUILD_TIMESTAMP", "2026-01-01");
     cmd
 }
 
