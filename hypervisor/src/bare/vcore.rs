@@ -98,15 +98,15 @@ pub fn park(hart: usize) -> ! {
         let bits = mailbox::take(hart);
         run_requested_fences(hart);
         mailbox::done(hart, bits & !mailbox::START);
-        if bits & mailbox::START != 0 {
-            mailbox::done(hart, mailbox::START);
-            if let Some(c) = capsule::boot() {
-                let mb = mailbox::of(hart);
-                let addr = mb.start_addr.load(Ordering::SeqCst);
-                let opaque = mb.start_opaque.load(Ordering::SeqCst);
-                prepare_hart(c);
-                enter_at(hart, addr as u64, hart, opaque);
-            }
+        // enter_at marks the START request done.
+        if bits & mailbox::START != 0
+            && let Some(c) = capsule::boot()
+        {
+            let mb = mailbox::of(hart);
+            let addr = mb.start_addr.load(Ordering::SeqCst);
+            let opaque = mb.start_opaque.load(Ordering::SeqCst);
+            prepare_hart(c);
+            enter_at(hart, addr as u64, hart, opaque);
         }
         riscv::asm::wfi();
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail, ensure};
 
-use super::{Case, case, fixture};
+use super::{Case, case, expect_all, fixture};
 use crate::qemu::Machine;
 use crate::target::Target;
 
@@ -40,7 +40,7 @@ pub fn cases(t: Target) -> Vec<Case> {
     for &(scenario, what, needles) in SCENARIOS {
         cases.push(case(format!("{a}: test guest: {what}"), move || {
             let out = run(t, scenario, None)?;
-            expect_lines(&out, needles)
+            expect_all(&out, needles)
         }));
     }
     cases.push(case(format!("{a}: with the virt board's ACLINT instead of its CLINT, timers, IPIs and HSM work"), move || {
@@ -50,7 +50,7 @@ pub fn cases(t: Target) -> Vec<Case> {
             ("hsm", "PASS hart_stop returns it to stopped"),
         ] {
             let out = run_on(t, scenario, None, true)?;
-            expect_lines(&out, &[
+            expect_all(&out, &[
                 needle,
                 "timer: riscv,aclint-mtimer at 0x200bff8",
                 "timer registers: msip 0x2000000, mtimecmp 0x2004000, mtime 0x200bff8",
@@ -62,7 +62,7 @@ pub fn cases(t: Target) -> Vec<Case> {
     for &(target, what) in ATTACKS {
         cases.push(case(format!("{a}: isolation: a load and a store to {what} are contained"), move || {
             let out = run(t, &format!("isolation:{target}"), None)?;
-            expect_lines(&out, &["PASS load", "PASS store", &format!("still running after touching {target}")])?;
+            expect_all(&out, &["PASS load", "PASS store", &format!("still running after touching {target}")])?;
             let reported = out.matches("is outside the capsule; reflected to its kernel").count();
             ensure!(reported == 2, "the hypervisor reported {reported} contained accesses, expected 2\n{out}");
             Ok(())
@@ -71,7 +71,7 @@ pub fn cases(t: Target) -> Vec<Case> {
     cases.push(case(format!("{a}: a capsule that faults with no trap handler is stopped, exit 4"), move || dies(t)));
     cases.push(case(format!("{a}: isolation: M-mode CSRs are out of reach"), move || {
         let out = run(t, "isolation:mcsr", None)?;
-        expect_lines(&out, &["PASS reading mstatus faults as illegal instruction", "PASS writing mtvec faults as illegal instruction"])
+        expect_all(&out, &["PASS reading mstatus faults as illegal instruction", "PASS writing mtvec faults as illegal instruction"])
     }));
     cases
 }
@@ -106,13 +106,9 @@ fn run_on(t: Target, scenario: &str, input: Option<(&str, &str)>, aclint: bool) 
     Ok(out.output)
 }
 
-fn expect_lines(out: &str, needles: &[&str]) -> Result<()> {
-    super::expect_all(out, needles)
-}
-
 fn console(t: Target) -> Result<()> {
     let out = run(t, "console", Some(("testguest: type three characters", "xyz")))?;
-    expect_lines(
+    expect_all(
         &out,
         &[
             "testguest: written with one DBCN call",
@@ -133,7 +129,7 @@ fn dies(t: Target) -> Result<()> {
     let out = m.run_captured(TIMEOUT)?;
     ensure!(!out.timed_out, "the machine hung\n{}", out.output);
     ensure!(out.exit_code == Some(4), "QEMU exited with {:?}, expected 4\n{}", out.exit_code, out.output);
-    super::expect_all(
+    expect_all(
         &out.output,
         &["testguest: faulting with no trap handler", "[diosix] boot capsule died: access fault with no working trap handler"],
     )?;
