@@ -14,7 +14,6 @@ use crate::target::Target;
 /// Debian packages, and why each is needed.
 pub const PACKAGES: &[(&str, &str)] = &[
     ("qemu-system-riscv", "QEMU's RISC-V system emulators (virt board)"),
-    ("qemu-user", "runs the boot capsule's /init on the host in tests"),
     ("binutils-riscv64-linux-gnu", "RISC-V objdump/objcopy for kernels and checks"),
     ("gcc-riscv64-linux-gnu", "cross compiler for the supervisor's Linux kernel"),
     ("linux-source-6.12", "Linux source for the offline supervisor build"),
@@ -27,6 +26,40 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("cpio", "initramfs tooling"),
     ("xz-utils", "unpacking linux-source"),
     ("dpkg-dev", "`apt-get source busybox` for the riscv64gc userland"),
+    ("libc6-dev-riscv64-cross", "riscv64 glibc headers and static libc for busybox's cross build"),
+];
+
+/// Packages whose newer versions come from bookworm-backports on Debian 12,
+/// named by source package: every binary package built from them (QEMU's
+/// emulators, its data, the OpenSBI it boots by default) is pinned there,
+/// and nothing else is. `apt-get install -t bookworm-backports` would
+/// instead take *every* package it installs from backports where a newer
+/// one exists (say libelf1 0.192), and bookworm's `libelf-dev`, which wants
+/// its own libelf1 exactly, could then no longer be installed.
+const BACKPORTED_SOURCES: &[&str] = &["qemu", "opensbi"];
+
+/// The commands xtask runs, and the Debian package that provides each, so
+/// that a missing one stops the work at once with the package to install.
+pub const TOOLS: &[(&str, &str)] = &[
+    ("qemu-system-riscv64", "qemu-system-riscv"),
+    ("qemu-system-riscv32", "qemu-system-riscv"),
+    ("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu"),
+    ("riscv64-linux-gnu-objdump", "binutils-riscv64-linux-gnu"),
+    ("make", "build-essential"),
+    ("gcc", "build-essential"),
+    ("bc", "bc"),
+    ("bison", "bison"),
+    ("flex", "flex"),
+    ("cpio", "cpio"),
+    ("xz", "xz-utils"),
+    ("dpkg-source", "dpkg-dev"),
+];
+
+/// Files (not commands) the builds need, and their packages.
+const FILES: &[(&str, &str)] = &[
+    ("/usr/riscv64-linux-gnu/include/stdio.h", "libc6-dev-riscv64-cross"),
+    ("/usr/include/libelf.h", "libelf-dev"),
+    ("/usr/include/openssl/ssl.h", "libssl-dev"),
 ];
 
 /// Debian 12 ships QEMU 7.2 in main; the RISC-V emulators we test with
@@ -38,6 +71,13 @@ Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 ";
+const PIN_FILE: &str = "/etc/apt/preferences.d/diosix-backports";
+
+/// The apt preferences that take [`BACKPORTED_SOURCES`] from backports.
+fn pin_preferences() -> String {
+    let packages: Vec<String> = BACKPORTED_SOURCES.iter().map(|s| format!("src:{s}")).collect();
+    format!("Package: {}\nPin: release n=bookworm-backports\nPin-Priority: 990\n", packages.join(" "))
+}
 /// Source packages (busybox) need deb-src entries for the main suites too.
 const SOURCES_FILE: &str = "/etc/apt/sources.list.d/diosix-sources.sources";
 const SOURCES_SOURCE: &str = "Types: deb-src
@@ -94,7 +134,9 @@ fn apt_packages() -> Result<()> {
     }
     let missing: Vec<&str> =
         PACKAGES.iter().map(|(p, _)| *p).filter(|p| !is_installed(p)).collect();
-    let sources_missing = !std::path::Path::new(SOURCES_FILE).exists();
+    let sources_missing = [SOURCES_FILE, BACKPORTS_FILE, PIN_FILE]
+        .iter()
+        .any(|f| !std::path::Path::new(f).exists());
     let bookworm = codename() == "bookworm";
     if missing.is_empty() && !(bookworm && sources_missing) {
         return Ok(());
@@ -105,6 +147,7 @@ fn apt_packages() -> Result<()> {
         if bookworm {
             println!("  printf '{}' > {BACKPORTS_FILE}", BACKPORTS_SOURCE.replace('\n', "\\n"));
             println!("  printf '{}' > {SOURCES_FILE}", SOURCES_SOURCE.replace('\n', "\\n"));
+            println!("  printf '{}' > {PIN_FILE}", pin_preferences().replace('\n', "\\n"));
         }
         println!("  apt-get update && apt-get install -y {}", missing.join(" "));
         bail!("missing Debian packages");
@@ -114,26 +157,18 @@ fn apt_packages() -> Result<()> {
             .with_context(|| format!("cannot write {BACKPORTS_FILE}"))?;
         std::fs::write(SOURCES_FILE, SOURCES_SOURCE)
             .with_context(|| format!("cannot write {SOURCES_FILE}"))?;
+        std::fs::write(PIN_FILE, pin_preferences())
+            .with_context(|| format!("cannot write {PIN_FILE}"))?;
     }
     apt(&["update", "-q"])?;
     if missing.is_empty() {
         return Ok(());
     }
-    let (qemu, rest): (Vec<&str>, Vec<&str>) =
-        missing.iter().partition(|p| p.starts_with("qemu-"));
-    if !qemu.is_empty() {
-        let mut args = vec!["install", "-y", "-q"];
-        if bookworm {
-            args.extend(["-t", "bookworm-backports"]);
-        }
-        args.extend(qemu);
-        apt(&args)?;
-    }
-    if !rest.is_empty() {
-        let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
-        args.extend(rest);
-        apt(&args)?;
-    }
+    // One transaction: with the pin above, QEMU and OpenSBI come from
+    // backports and every other package (and dependency) from bookworm.
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
+    args.extend(&missing);
+    apt(&args)?;
     Ok(())
 }
 
@@ -166,6 +201,33 @@ fn rustup_targets() -> Result<()> {
         .context("cannot run rustup")?;
     if !status.success() {
         bail!("rustup target add {} failed", missing.join(" "));
+    }
+    Ok(())
+}
+
+/// Stops with the Debian package to install when a command xtask is about
+/// to use is not on PATH, or a file a build needs is missing.
+pub fn require(tools: &[&str]) -> Result<()> {
+    let mut missing: Vec<String> = Vec::new();
+    for tool in tools {
+        if which(tool).is_none() {
+            let package = TOOLS.iter().find(|(t, _)| t == tool).map_or("?", |(_, p)| *p);
+            missing.push(format!("`{tool}` (Debian package {package})"));
+        }
+    }
+    if !missing.is_empty() {
+        bail!("{} not found: run `cargo xtask deps` (as root), or install it by hand", missing.join(", "));
+    }
+    Ok(())
+}
+
+/// Like [`require`], for the header and library files of the builds.
+pub fn require_files(files: &[&str]) -> Result<()> {
+    for file in files {
+        if !std::path::Path::new(file).exists() {
+            let package = FILES.iter().find(|(f, _)| f == file).map_or("?", |(_, p)| *p);
+            bail!("{file} is missing (Debian package {package}): run `cargo xtask deps` (as root)");
+        }
     }
     Ok(())
 }

@@ -126,6 +126,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Run { target, release, smp, memory, append } => {
             let smp = qemu::check_smp(smp)?;
             let memory_mib = qemu::parse_memory(&memory)?;
+            deps::require(&[target.qemu_binary()])?;
             let exe = build(target, release)?;
             let mut m = qemu::Machine::new(target, &exe);
             m.smp = smp;
@@ -145,10 +146,13 @@ fn run(cli: Cli) -> Result<()> {
             supervisor::command(&targets, force)
         }
         Cmd::Test { target, no_host, filter } => {
+            let targets = if target.is_empty() { Target::ALL.to_vec() } else { target };
+            let mut tools: Vec<&str> = targets.iter().map(|t| t.qemu_binary()).collect();
+            tools.push("riscv64-linux-gnu-objdump");
+            deps::require(&tools)?;
             if !no_host {
                 host_tests()?;
             }
-            let targets = if target.is_empty() { Target::ALL.to_vec() } else { target };
             suite::run(suite::all(&targets), filter.as_deref())
         }
         Cmd::Bench { target, runs, smp, memory } => {

@@ -42,6 +42,12 @@ fn build_init(target: Target) -> Result<PathBuf> {
 
 /// Builds (or finds in the cache) the supervisor for `target`.
 pub fn build(target: Target) -> Result<Built> {
+    crate::deps::require(&["make", "gcc", "riscv64-linux-gnu-gcc", "bc", "bison", "flex", "cpio", "xz"])?;
+    crate::deps::require_files(&["/usr/include/libelf.h", "/usr/include/openssl/ssl.h"])?;
+    if target == Target::Riscv64gc {
+        crate::deps::require(&["dpkg-source"])?;
+        crate::deps::require_files(&["/usr/riscv64-linux-gnu/include/stdio.h"])?;
+    }
     let cache = paths::cache_dir();
     std::fs::create_dir_all(&cache)
         .with_context(|| format!("cannot create the cache directory {}", cache.display()))?;
