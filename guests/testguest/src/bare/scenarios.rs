@@ -160,9 +160,18 @@ fn timer(hart: usize, ram: &Ram) -> bool {
     let start = sbi::time();
     let deadline = start + ram.timebase / 50; // 20 ms
     let e = sbi::set_timer(deadline);
+    // Look for the interrupt first, then at the clock: an interrupt seen
+    // before a clock read that is still short of the deadline really came
+    // early. (The other order misjudges a vcpu descheduled by the host
+    // between the two reads, as on a loaded machine: the clock read before
+    // the pause is early, the interrupt seen after it is on time.)
     let mut early = false;
-    while sbi::time() < deadline {
-        early |= seen.timer_irqs.load(Ordering::SeqCst) != 0;
+    loop {
+        let seen_irq = seen.timer_irqs.load(Ordering::SeqCst) != 0;
+        if sbi::time() >= deadline {
+            break;
+        }
+        early |= seen_irq;
     }
     let arrived = wait_until(ram, 2000, || seen.timer_irqs.load(Ordering::SeqCst) != 0);
     let at = seen.timer_at.load(Ordering::SeqCst) as u64;
