@@ -26,6 +26,7 @@ mod bare {
     pub mod panic;
     pub mod pmp;
     pub mod power;
+    pub mod reflect;
     pub mod report;
     pub mod sbi_host;
     pub mod settings;

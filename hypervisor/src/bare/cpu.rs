@@ -29,10 +29,15 @@ pub fn exception_name(interrupt: bool, code: usize) -> &'static str {
         7 => "store/AMO access fault",
         8 => "environment call from U-mode",
         9 => "environment call from S-mode",
+        10 => "environment call from VS-mode",
         11 => "environment call from M-mode",
         12 => "instruction page fault",
         13 => "load page fault",
         15 => "store/AMO page fault",
+        20 => "instruction guest-page fault",
+        21 => "load guest-page fault",
+        22 => "virtual instruction",
+        23 => "store/AMO guest-page fault",
         _ => "unknown exception",
     }
 }

@@ -5,40 +5,53 @@ use core::arch::asm;
 
 macro_rules! csr_rw {
     ($($name:ident),*) => {
-        $(
-            #[allow(dead_code)] // every CSR gets every accessor
-            pub mod $name {
-                use super::asm;
-                #[inline(always)]
-                pub fn read() -> usize {
-                    let v: usize;
-                    // SAFETY: reading this CSR has no side effects.
-                    unsafe { asm!(concat!("csrr {0}, ", stringify!($name)), out(reg) v) };
-                    v
-                }
-                #[inline(always)]
-                pub fn write(v: usize) {
-                    // SAFETY: called only by the capsule set-up and trap
-                    // code, which owns this hart's M-mode and S-mode state.
-                    unsafe { asm!(concat!("csrw ", stringify!($name), ", {0}"), in(reg) v) };
-                }
-                #[inline(always)]
-                pub fn set(bits: usize) {
-                    // SAFETY: as for `write`.
-                    unsafe { asm!(concat!("csrs ", stringify!($name), ", {0}"), in(reg) bits) };
-                }
-                #[inline(always)]
-                pub fn clear(bits: usize) {
-                    // SAFETY: as for `write`.
-                    unsafe { asm!(concat!("csrc ", stringify!($name), ", {0}"), in(reg) bits) };
-                }
+        $( csr_rw!(@one $name, stringify!($name)); )*
+    };
+    // A CSR the assembler may not know by name (those of the H extension
+    // when the target lacks it), given by number.
+    ($($name:ident = $num:literal),*) => {
+        $( csr_rw!(@one $name, stringify!($num)); )*
+    };
+    (@one $name:ident, $csr:expr) => {
+        #[allow(dead_code)] // every CSR gets every accessor
+        pub mod $name {
+            use super::asm;
+            #[inline(always)]
+            pub fn read() -> usize {
+                let v: usize;
+                // SAFETY: reading this CSR has no side effects.
+                unsafe { asm!(concat!("csrr {0}, ", $csr), out(reg) v) };
+                v
             }
-        )*
+            #[inline(always)]
+            pub fn write(v: usize) {
+                // SAFETY: called only by the capsule set-up and trap
+                // code, which owns this hart's M-mode and S-mode state.
+                unsafe { asm!(concat!("csrw ", $csr, ", {0}"), in(reg) v) };
+            }
+            #[inline(always)]
+            pub fn set(bits: usize) {
+                // SAFETY: as for `write`.
+                unsafe { asm!(concat!("csrs ", $csr, ", {0}"), in(reg) bits) };
+            }
+            #[inline(always)]
+            pub fn clear(bits: usize) {
+                // SAFETY: as for `write`.
+                unsafe { asm!(concat!("csrc ", $csr, ", {0}"), in(reg) bits) };
+            }
+        }
     };
 }
 
 csr_rw!(mstatus, mie, mip, mcause, mtval, medeleg, mideleg, mcounteren, mvendorid, marchid, mimpid,
-        stvec, scause, stval, sepc, satp);
+        stvec, scause, stval, sepc, satp, scounteren, misa);
+
+// The H extension's CSRs, touched only on harts whose misa has H: mtval2,
+// mtinst, hstatus, htval, htinst.
+csr_rw!(mtval2 = 0x34b, mtinst = 0x34a, hstatus = 0x600, htval = 0x643, htinst = 0x64a);
+// rv32 keeps mstatus's upper half (MPV, GVA, MBE, SBE) in mstatush.
+#[cfg(target_arch = "riscv32")]
+csr_rw!(mstatush = 0x310);
 
 // mstatus fields.
 pub const SIE: usize = 1 << 1;
@@ -54,6 +67,37 @@ pub const MXR: usize = 1 << 19;
 pub const TVM: usize = 1 << 20;
 pub const TW: usize = 1 << 21;
 pub const TSR: usize = 1 << 22;
+
+// mstatus's upper fields with the H extension: bit 39/38 on rv64, bit 7/6
+// of mstatush on rv32.
+/// The trap came from a virtualised mode (VS or VU).
+pub const MPV_HIGH: u64 = 1 << 39;
+/// mtval holds a guest virtual address.
+pub const GVA_HIGH: u64 = 1 << 38;
+
+// hstatus fields.
+pub const HSTATUS_GVA: usize = 1 << 6;
+pub const HSTATUS_SPV: usize = 1 << 7;
+pub const HSTATUS_SPVP: usize = 1 << 8;
+
+/// misa's H bit.
+pub const MISA_H: usize = 1 << (b'h' - b'a');
+
+/// mstatus's MPV and GVA bits, wherever this target keeps them.
+pub fn mstatus_high() -> u64 {
+    #[cfg(target_arch = "riscv64")]
+    return mstatus::read() as u64 & (MPV_HIGH | GVA_HIGH);
+    #[cfg(target_arch = "riscv32")]
+    return ((mstatush::read() as u64) << 32) & (MPV_HIGH | GVA_HIGH);
+}
+
+/// Clears `bits` (of MPV_HIGH, GVA_HIGH) in mstatus or mstatush.
+pub fn mstatus_high_clear(bits: u64) {
+    #[cfg(target_arch = "riscv64")]
+    mstatus::clear(bits as usize);
+    #[cfg(target_arch = "riscv32")]
+    mstatush::clear((bits >> 32) as usize);
+}
 
 // Interrupt bits (mip/mie).
 pub const SSIP: usize = 1 << 1;

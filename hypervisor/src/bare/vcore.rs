@@ -14,7 +14,7 @@ use super::console::{force_println, println};
 use super::guest::{self, Context};
 use super::layout::MAX_HARTS;
 use super::sbi_host::VcoreHost;
-use super::{cpu, csr, mailbox, pmp, power, timer};
+use super::{cpu, csr, mailbox, pmp, power, reflect, timer};
 
 // SBI HSM states.
 pub const STARTED: usize = 0;
@@ -27,11 +27,20 @@ static STATE: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(STOPPED) }; M
 /// illegal instructions (including touching M-mode CSRs), breakpoints,
 /// system calls from its user space, and page faults. Access faults (PMP)
 /// and calls into SBI stay with the hypervisor.
-const DELEGATED_EXCEPTIONS: usize =
-    (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 12) | (1 << 13) | (1 << 15);
+///
+/// On a hart with the H extension the kernel runs in HS-mode and may run
+/// its own guests in VS/VU-mode, so what a hypervisor kernel handles is
+/// delegated too, as on real hardware under OpenSBI: ecalls from VS-mode,
+/// guest-page faults and virtual-instruction traps. Without H these
+/// medeleg bits are read-only zero and writing them changes nothing.
+const DELEGATED_EXCEPTIONS: usize = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8)
+    | (1 << 10) | (1 << 12) | (1 << 13) | (1 << 15) | (1 << 20) | (1 << 21) | (1 << 22) | (1 << 23);
 /// Interrupts at S level go straight to the capsule.
 const DELEGATED_INTERRUPTS: usize = csr::SSIP | csr::STIP | csr::SEIP;
-/// cycle, time and instret readable from S and U mode.
+/// cycle, time and instret readable from S-mode (mcounteren) and, as
+/// firmware such as OpenSBI leaves it for Linux, from U-mode (scounteren):
+/// the vDSO's clock_gettime reads `time` in user space, and a program
+/// that does so dies of SIGILL if scounteren.TM is clear.
 const COUNTERS: usize = 0b111;
 
 pub fn state(hart: usize) -> usize {
@@ -57,6 +66,7 @@ fn prepare_hart(c: &Capsule) {
     csr::medeleg::write(DELEGATED_EXCEPTIONS);
     csr::mideleg::write(DELEGATED_INTERRUPTS);
     csr::mcounteren::write(COUNTERS);
+    csr::scounteren::write(COUNTERS);
     csr::mie::write(csr::MSIP);
 }
 
@@ -178,7 +188,9 @@ fn sbi_call(hart: usize, c: &'static Capsule, ctx: &mut Context) {
         fid: r[Context::A6],
         args: [r[10], r[11], r[12], r[13], r[14], r[15]],
     };
-    ctx.pc += 4;
+    // An ecall at the very top of the address space resumes at 0, as the
+    // hart's own pc would wrap; it must not overflow here.
+    ctx.pc = ctx.pc.wrapping_add(4);
     let mut host = VcoreHost { hart, capsule: c };
     match sbi::dispatch(&mut host, call) {
         Action::Return(ret) => {
@@ -216,7 +228,6 @@ const REPORT_LIMIT: usize = 32;
 /// capsule's kernel exactly as the hardware would if it were delegated.
 fn reflect_access_fault(hart: usize, c: &Capsule, ctx: &mut Context, cause: usize) {
     let tval = csr::mtval::read();
-    let handler = csr::stvec::read() & !3;
     let name = cpu::exception_name(false, cause);
     if REFLECTED.fetch_add(1, Ordering::Relaxed) < REPORT_LIMIT {
         println!(
@@ -224,20 +235,9 @@ fn reflect_access_fault(hart: usize, c: &Capsule, ctx: &mut Context, cause: usiz
             c.name, ctx.pc
         );
     }
-    if handler == 0 || ctx.pc == handler {
+    if reflect::to_supervisor(ctx, cause, tval).is_err() {
         capsule_died(hart, ctx, "access fault with no working trap handler");
     }
-    let mstatus = csr::mstatus::read();
-    let from_s = mstatus & csr::MPP_MASK == csr::MPP_S;
-    let sie = mstatus & csr::SIE != 0;
-    csr::scause::write(cause);
-    csr::stval::write(tval);
-    csr::sepc::write(ctx.pc);
-    csr::mstatus::clear(csr::SPP | csr::SPIE | csr::SIE | csr::MPP_MASK);
-    csr::mstatus::set(
-        csr::MPP_S | if from_s { csr::SPP } else { 0 } | if sie { csr::SPIE } else { 0 },
-    );
-    ctx.pc = handler;
 }
 
 /// The boot capsule cannot go on: say which and why, then power off with

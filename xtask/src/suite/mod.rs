@@ -4,6 +4,7 @@
 
 pub mod boot_capsule;
 pub mod fixture;
+pub mod hostile;
 pub mod hypervisor;
 pub mod linux;
 pub mod nofpu;
@@ -32,6 +33,7 @@ pub fn all(targets: &[Target]) -> Vec<Case> {
         cases.extend(hypervisor::cases(t));
         cases.extend(refusal::cases(t));
         cases.extend(testguest::cases(t));
+        cases.extend(hostile::cases(t));
         cases.extend(nofpu::cases(t));
         cases.extend(linux::cases(t));
         cases.extend(boot_capsule::cases(t));

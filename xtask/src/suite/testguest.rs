@@ -78,11 +78,11 @@ pub fn cases(t: Target) -> Vec<Case> {
 
 /// Boots the test guest with `scenario`; returns the transcript of a run
 /// that ended with exit 0 and no failed check.
-fn run(t: Target, scenario: &str, input: Option<(&str, &str)>) -> Result<String> {
+pub fn run(t: Target, scenario: &str, input: Option<(&str, &str)>) -> Result<String> {
     run_on(t, scenario, input, false)
 }
 
-fn run_on(t: Target, scenario: &str, input: Option<(&str, &str)>, aclint: bool) -> Result<String> {
+pub fn run_on(t: Target, scenario: &str, input: Option<(&str, &str)>, aclint: bool) -> Result<String> {
     let fx = fixture::get(t)?;
     let mut m = Machine::new(t, &fx.hypervisor);
     m.aclint = aclint;

@@ -86,6 +86,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "console" => console(&ram),
         "srst" => srst(),
         "die" => die(),
+        "hext" => super::hext::run(hart, check),
         s => match s.strip_prefix("isolation:") {
             Some(what) => isolation(hart, what, &ram),
             None => check("scenario", false, format_args!("unknown scenario {s}")),

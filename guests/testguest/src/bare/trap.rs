@@ -102,6 +102,7 @@ extern "C" fn handle(cause: usize, tval: usize, epc: usize) -> usize {
         }
         return epc;
     }
+    super::hext::on_exception(cause, tval);
     seen.cause.store(cause, Ordering::SeqCst);
     seen.tval.store(tval, Ordering::SeqCst);
     seen.exceptions.fetch_add(1, Ordering::SeqCst);
