@@ -16,8 +16,8 @@ const TOKEN_END: u32 = 9;
 pub const MAX_DEPTH: usize = 16;
 /// Largest `#address-cells`/`#size-cells` accepted (PCI uses 3).
 pub const MAX_CELLS: u32 = 4;
-/// Most memory reservation entries read; a corrupt block that never ends
-/// must not become a huge list.
+/// Most memory reservation entries accepted; a block with more (or a corrupt
+/// one that never ends) is refused by [`Fdt::parse`], never read in part.
 pub const MAX_RESERVATIONS: usize = 64;
 /// Largest blob we accept: far above any real platform's tree.
 pub const MAX_TOTAL_SIZE: usize = 2 << 20;
@@ -49,6 +49,9 @@ pub enum Error {
     MissingEnd,
     /// `#address-cells` or `#size-cells` is above [`MAX_CELLS`].
     BadCells { offset: usize },
+    /// The memory reservation block holds more than [`MAX_RESERVATIONS`]
+    /// entries (or never ends): refused rather than read in part.
+    TooManyReservations,
 }
 
 impl fmt::Display for Error {
@@ -74,6 +77,10 @@ impl fmt::Display for Error {
             Error::BadCells { offset } => {
                 write!(f, "#address-cells or #size-cells above {MAX_CELLS} at offset {offset:#x}")
             }
+            Error::TooManyReservations => write!(
+                f,
+                "device tree memory reservation block has more than {MAX_RESERVATIONS} entries or no end"
+            ),
         }
     }
 }
@@ -148,11 +155,28 @@ impl<'a> Fdt<'a> {
             total_size: total,
         };
         fdt.validate()?;
+        fdt.validate_reservations()?;
         Ok(fdt)
     }
 
+    /// The reservation block must end (an all-zero entry) inside the blob
+    /// within [`MAX_RESERVATIONS`] entries.
+    fn validate_reservations(&self) -> Result<(), Error> {
+        for i in 0..=MAX_RESERVATIONS {
+            let at = i * 16;
+            let entry = self
+                .reservations
+                .get(at..at + 16)
+                .ok_or(Error::BlockOutOfBounds("memory reservation"))?;
+            if entry.iter().all(|&b| b == 0) {
+                return Ok(());
+            }
+        }
+        Err(Error::TooManyReservations)
+    }
+
     /// The memory reservation block's (address, size) entries, up to the
-    /// terminating all-zero entry (or the end of the blob, if it has none).
+    /// terminating all-zero entry ([`Fdt::parse`] checked there is one).
     pub fn memory_reservations(&self) -> impl Iterator<Item = (u64, u64)> + 'a {
         let block = self.reservations;
         let word = move |at: usize| -> Option<u64> {
@@ -458,15 +482,30 @@ impl<'a> Node<'a> {
     /// counts. Entries that do not fit the property are dropped, and a bus
     /// whose addresses need more than 64 bits (PCI's 3 cells) yields none.
     pub fn reg(&self) -> impl Iterator<Item = (u64, u64)> + use<'a> {
+        self.reg_entries().1
+    }
+
+    /// Like [`Node::reg`], but `None` when the property cannot be read
+    /// whole: cells beyond 64 bits, or bytes left over after the last
+    /// entry. For lists that must not come back silently shorter.
+    pub fn reg_exact(&self) -> Option<impl Iterator<Item = (u64, u64)> + use<'a>> {
+        let (whole, entries) = self.reg_entries();
+        whole.then_some(entries)
+    }
+
+    fn reg_entries(&self) -> (bool, impl Iterator<Item = (u64, u64)> + use<'a>) {
         let ac = self.parent_address_cells as usize;
         let sc = self.parent_size_cells as usize;
         let value = self.property("reg").map(|p| p.value).unwrap_or(&[]);
         let entry = (ac + sc) * 4;
-        let count = if entry == 0 || ac > 2 || sc > 2 { 0 } else { value.len() / entry };
-        (0..count).map(move |i| {
+        let readable = entry != 0 && ac <= 2 && sc <= 2;
+        let count = if readable { value.len() / entry } else { 0 };
+        let whole = value.is_empty() || (readable && value.len() % entry == 0);
+        let entries = (0..count).map(move |i| {
             let at = i * entry;
             (read_cells(value, at, ac), read_cells(value, at + ac * 4, sc))
-        })
+        });
+        (whole, entries)
     }
 }
 

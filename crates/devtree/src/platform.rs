@@ -25,15 +25,28 @@ pub struct Hart {
     pub isa: alloc::string::String,
     /// The `mmu-type`, if any; a hart without one cannot host a Linux kernel.
     pub mmu: Option<alloc::string::String>,
-    /// False for harts the tree marks disabled or that lack S-mode with an MMU.
+    /// False for harts the tree marks disabled, that lack S-mode with an
+    /// MMU, or that no CLINT/ACLINT serves (see [`Platform::timer_of`]).
     pub usable: bool,
 }
 
-/// Where each hart's machine timer and software interrupt registers are:
-/// hart `h`'s msip word at `msip + 4h`, its mtimecmp at `mtimecmp + 8h`,
-/// and the shared 64-bit mtime at `mtime`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One CLINT (or an ACLINT MSWI and MTIMER serving the same harts): where
+/// its arrays of msip words and mtimecmp registers start, its 64-bit mtime,
+/// and the harts it serves, by id. A board has one per NUMA node/socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimerIpi {
+    pub msip: u64,
+    pub mtimecmp: u64,
+    pub mtime: u64,
+    pub harts: Vec<u64>,
+}
+
+/// One hart's own registers: its msip word, its mtimecmp and the mtime of
+/// the device that serves it. The hart's index within its device (its
+/// place in the device's `interrupts-extended`) is already applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HartTimer {
+    pub hart: u64,
     pub msip: u64,
     pub mtimecmp: u64,
     pub mtime: u64,
@@ -57,6 +70,14 @@ pub struct PowerOff {
     pub kind: PowerOffKind,
 }
 
+impl PowerOff {
+    /// `base + offset`. [`Platform::from_fdt`] refuses a device where it
+    /// overflows, so this is `Some` for every device read from a tree.
+    pub fn address(&self) -> Option<u64> {
+        self.base.checked_add(self.offset)
+    }
+}
+
 /// Everything the hypervisor reads from the tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Platform {
@@ -71,8 +92,10 @@ pub struct Platform {
     pub uart: Option<Mmio>,
     /// A CLINT, or an ACLINT MTIMER.
     pub timer: Option<Mmio>,
-    /// The registers behind `timer` (and, for an ACLINT, its MSWI device).
-    pub timer_ipi: Option<TimerIpi>,
+    /// Every CLINT (or ACLINT MSWI + MTIMER pair) that serves a hart, in tree order.
+    pub timer_ipi: Vec<TimerIpi>,
+    /// Each served hart's own registers, by hart id.
+    pub hart_timers: Vec<HartTimer>,
     pub plic: Option<Mmio>,
     pub poweroff: Option<PowerOff>,
     /// The reset device (`syscon-reboot`), same shape as the power-off one.
@@ -90,7 +113,26 @@ pub enum PlatformError {
     BadRam { base: u64, size: u64 },
     /// No cpu node under `/cpus`.
     NoHarts,
+    /// Two memory ranges overlap (their sizes would count some RAM twice).
+    RamOverlap { first: u64, second: u64 },
+    /// A CLINT/ACLINT register array starting at `base` runs past the top
+    /// of the address space for the harts it serves.
+    BadTimer { base: u64 },
+    /// A power-off (`what` = "power-off") or reset device's register lies
+    /// beyond the address space.
+    BadSyscon { what: &'static str, base: u64, offset: u64 },
+    /// A reservation (memory reservation block or `/reserved-memory`)
+    /// that wraps the address space.
+    BadReservation { base: u64, size: u64 },
+    /// A `/reserved-memory` child whose `reg` cannot be read whole.
+    UnreadableReservation,
+    /// More `/reserved-memory` regions than [`MAX_RESERVED`].
+    TooManyReservations,
 }
+
+/// Most reservations (block and `/reserved-memory` together) accepted;
+/// more is refused, never cut short.
+pub const MAX_RESERVED: usize = 1024;
 
 impl From<Error> for PlatformError {
     fn from(e: Error) -> Self {
@@ -107,6 +149,27 @@ impl fmt::Display for PlatformError {
                 write!(f, "device tree RAM range {base:#x} + {size:#x} is invalid")
             }
             PlatformError::NoHarts => write!(f, "device tree describes no harts under /cpus"),
+            PlatformError::RamOverlap { first, second } => {
+                write!(f, "device tree RAM ranges at {first:#x} and {second:#x} overlap")
+            }
+            PlatformError::BadTimer { base } => write!(
+                f,
+                "device tree CLINT/ACLINT registers at {base:#x} run past the end of the address space"
+            ),
+            PlatformError::BadSyscon { what, base, offset } => write!(
+                f,
+                "device tree {what} register {base:#x} + offset {offset:#x} lies beyond the address space"
+            ),
+            PlatformError::BadReservation { base, size } => {
+                write!(f, "device tree reserved memory {base:#x} + {size:#x} wraps the address space")
+            }
+            PlatformError::UnreadableReservation => write!(
+                f,
+                "device tree /reserved-memory has a region whose reg cannot be read (more than 64-bit cells, or a partial entry)"
+            ),
+            PlatformError::TooManyReservations => {
+                write!(f, "device tree reserves memory in more than {MAX_RESERVED} places")
+            }
         }
     }
 }
@@ -123,15 +186,19 @@ impl Platform {
     /// before this is dropped; host tests leak their blobs).
     pub fn from_fdt(fdt: &Fdt<'static>) -> Result<Platform, PlatformError> {
         let ram = read_ram(fdt)?;
-        let harts = read_harts(fdt);
+        let mut harts = read_harts(fdt);
         if harts.is_empty() {
             return Err(PlatformError::NoHarts);
+        }
+        let (timer_ipi, hart_timers) = read_timers(fdt, &harts)?;
+        for h in &mut harts {
+            h.usable &= hart_timers.iter().any(|t| t.hart == h.id);
         }
         let chosen = fdt.find_path("/chosen");
         Ok(Platform {
             model: fdt.find_path("/").and_then(|n| n.str_property("model")),
             ram,
-            reserved: read_reserved(fdt),
+            reserved: read_reserved(fdt)?,
             harts,
             timebase_hz: fdt
                 .find_path("/cpus")
@@ -139,17 +206,24 @@ impl Platform {
                 .map(u64::from),
             uart: read_uart(fdt, chosen),
             timer: first_compatible(fdt, TIMER_COMPATIBLE),
-            timer_ipi: read_timer_ipi(fdt),
+            timer_ipi,
+            hart_timers,
             plic: first_compatible(fdt, PLIC_COMPATIBLE),
-            poweroff: read_syscon(fdt, "syscon-poweroff", 0x5555),
-            reboot: read_syscon(fdt, "syscon-reboot", 0x7777),
+            poweroff: read_syscon(fdt, "syscon-poweroff", 0x5555, "power-off")?,
+            reboot: read_syscon(fdt, "syscon-reboot", 0x7777, "reset")?,
             bootargs: chosen.and_then(|c| c.str_property("bootargs")),
         })
     }
 
-    /// Total bytes of RAM.
+    /// Total bytes of RAM. [`Platform::from_fdt`] refuses overlapping
+    /// ranges, so this cannot overflow for a platform read from a tree.
     pub fn ram_bytes(&self) -> u64 {
-        self.ram.iter().map(|r| r.size()).sum()
+        self.ram.iter().fold(0u64, |sum, r| sum.saturating_add(r.size()))
+    }
+
+    /// The timer and software-interrupt registers of hart `id`.
+    pub fn timer_of(&self, id: u64) -> Option<&HartTimer> {
+        self.hart_timers.iter().find(|t| t.hart == id)
     }
 
     /// The harts that can run a capsule.
@@ -183,34 +257,189 @@ fn read_ram(fdt: &Fdt<'static>) -> Result<Vec<Range>, PlatformError> {
         return Err(PlatformError::NoRam);
     }
     ram.sort();
+    for pair in ram.windows(2) {
+        if pair[0].overlaps(&pair[1]) {
+            return Err(PlatformError::RamOverlap { first: pair[0].start(), second: pair[1].start() });
+        }
+    }
+    // Disjoint ranges below 2^64 cannot sum past it; checked all the same.
+    ram.iter()
+        .try_fold(0u64, |sum, r| sum.checked_add(r.size()))
+        .ok_or(PlatformError::BadRam { base: ram[0].start(), size: ram[0].size() })?;
     Ok(ram)
 }
 
-/// A SiFive CLINT has everything at fixed offsets; an ACLINT splits it
-/// into an MTIMER (`reg`: mtime, then the mtimecmp array) and an MSWI.
-fn read_timer_ipi(fdt: &Fdt<'static>) -> Option<TimerIpi> {
-    if let Some(clint) = first_compatible(fdt, CLINT_COMPATIBLE) {
-        return Some(TimerIpi { msip: clint.base, mtimecmp: clint.base + 0x4000, mtime: clint.base + 0xbff8 });
-    }
-    let mtimer = fdt.compatible("riscv,aclint-mtimer").next()?;
-    let mut regs = mtimer.reg();
-    let (mtime, _) = regs.next()?;
-    let (mtimecmp, _) = regs.next()?;
-    let mswi = fdt.compatible("riscv,aclint-mswi").next()?;
-    let (msip, _) = mswi.reg().next()?;
-    Some(TimerIpi { msip, mtimecmp, mtime })
+/// The machine software and timer interrupts (`mip.MSIP`, `mip.MTIP`) as
+/// they appear in a CLINT's or ACLINT's `interrupts-extended`.
+const IRQ_M_SOFT: u32 = 3;
+const IRQ_M_TIMER: u32 = 7;
+
+/// What one device contributes: where its msip words, or its mtimecmp
+/// registers and mtime, start; which interrupt lists its harts.
+#[derive(Clone, Copy)]
+enum Role {
+    Soft { msip: u64 },
+    Timer { mtimecmp: u64, mtime: u64 },
 }
 
-fn read_reserved(fdt: &Fdt<'static>) -> Vec<Range> {
-    let from_nodes = fdt
-        .nodes()
-        .filter(|n| n.depth() == 3 && n.parent_name() == "reserved-memory")
-        .flat_map(|n| n.reg());
-    fdt.memory_reservations()
-        .chain(from_nodes)
-        .filter_map(|(base, size)| Range::new(base, size).ok())
-        .take(2 * crate::fdt::MAX_RESERVATIONS)
-        .collect()
+/// Each hart's registers, from every CLINT (both roles), ACLINT MSWI
+/// (software) and ACLINT MTIMER (timer) in the tree. A device lists the
+/// harts it serves in `interrupts-extended` as (cpu-intc phandle, irq)
+/// entries; a hart's place among the entries with the role's irq is its
+/// index in the device: msip at `base + 4 * index`, mtimecmp at
+/// `base + 8 * index`. A device without that list serves harts by id
+/// (index = hart id), as single-CLINT boards were read before. The first
+/// device to claim a hart for a role wins.
+fn read_timers(fdt: &Fdt<'static>, harts: &[Hart]) -> Result<(Vec<TimerIpi>, Vec<HartTimer>), PlatformError> {
+    let intc = cpu_intc_map(fdt);
+    // Per hart (same order as `harts`): (msip, msip base) and (mtimecmp, mtimecmp base, mtime).
+    let mut soft: Vec<Option<(u64, u64)>> = alloc::vec![None; harts.len()];
+    let mut timer: Vec<Option<(u64, u64, u64)>> = alloc::vec![None; harts.len()];
+    for node in fdt.nodes().filter(|n| n.is_enabled()) {
+        let Some((base, _)) = node.reg().next() else { continue };
+        let roles: Vec<Role> = if CLINT_COMPATIBLE.iter().any(|c| node.is_compatible(c)) {
+            let bad = PlatformError::BadTimer { base };
+            alloc::vec![
+                Role::Soft { msip: base },
+                Role::Timer {
+                    mtimecmp: base.checked_add(0x4000).ok_or(bad)?,
+                    mtime: base.checked_add(0xbff8).ok_or(bad)?,
+                },
+            ]
+        } else if node.is_compatible("riscv,aclint-mswi") {
+            alloc::vec![Role::Soft { msip: base }]
+        } else if node.is_compatible("riscv,aclint-mtimer") {
+            // QEMU's binding: mtime first, then the mtimecmp array.
+            match node.reg().nth(1) {
+                Some((mtimecmp, _)) => alloc::vec![Role::Timer { mtimecmp, mtime: base }],
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        let listed = listed_harts(fdt, &node, &intc);
+        for role in roles {
+            let (irq, stride, array) = match role {
+                Role::Soft { msip } => (IRQ_M_SOFT, 4u64, msip),
+                Role::Timer { mtimecmp, .. } => (IRQ_M_TIMER, 8u64, mtimecmp),
+            };
+            // (position in `harts`, index within the device)
+            let served: Vec<(usize, u64)> = match &listed {
+                Some(entries) => entries
+                    .iter()
+                    .filter(|(_, i)| *i == irq)
+                    .enumerate()
+                    .filter_map(|(index, (hart, _))| {
+                        let at = harts.iter().position(|h| Some(h.id) == *hart)?;
+                        Some((at, index as u64))
+                    })
+                    .collect(),
+                None => harts.iter().enumerate().map(|(at, h)| (at, h.id)).collect(),
+            };
+            for (at, index) in served {
+                let reg = index
+                    .checked_mul(stride)
+                    .and_then(|off| array.checked_add(off))
+                    .and_then(|r| r.checked_add(stride - 1).map(|_| r))
+                    .ok_or(PlatformError::BadTimer { base: array })?;
+                match role {
+                    Role::Soft { msip } => {
+                        soft[at].get_or_insert((reg, msip));
+                    }
+                    Role::Timer { mtimecmp, mtime } => {
+                        mtime.checked_add(7).ok_or(PlatformError::BadTimer { base: mtime })?;
+                        timer[at].get_or_insert((reg, mtimecmp, mtime));
+                    }
+                }
+            }
+        }
+    }
+    let mut devices: Vec<TimerIpi> = Vec::new();
+    let mut per_hart = Vec::new();
+    for (at, hart) in harts.iter().enumerate() {
+        let (Some((msip, msip_base)), Some((mtimecmp, cmp_base, mtime))) = (soft[at], timer[at]) else {
+            continue;
+        };
+        per_hart.push(HartTimer { hart: hart.id, msip, mtimecmp, mtime });
+        match devices
+            .iter_mut()
+            .find(|d| (d.msip, d.mtimecmp, d.mtime) == (msip_base, cmp_base, mtime))
+        {
+            Some(d) => d.harts.push(hart.id),
+            None => devices.push(TimerIpi { msip: msip_base, mtimecmp: cmp_base, mtime, harts: alloc::vec![hart.id] }),
+        }
+    }
+    Ok((devices, per_hart))
+}
+
+/// Hart ids by the phandle of their `riscv,cpu-intc` node (a child of the
+/// hart's cpu node), with that node's `#interrupt-cells`.
+fn cpu_intc_map(fdt: &Fdt<'static>) -> Vec<(u32, u64, u32)> {
+    let mut map = Vec::new();
+    let mut cpu: Option<u64> = None;
+    for n in fdt.nodes() {
+        if n.depth() == 3 && n.parent_name() == "cpus" {
+            cpu = n.reg().next().map(|(id, _)| id).filter(|_| n.str_property("device_type") == Some("cpu"));
+        } else if n.depth() == 4 && n.is_compatible("riscv,cpu-intc") {
+            if let (Some(id), Some(ph)) = (cpu, phandle_of(&n)) {
+                map.push((ph, id, n.u32_property("#interrupt-cells").unwrap_or(1)));
+            }
+        } else if n.depth() <= 3 {
+            cpu = None;
+        }
+    }
+    map
+}
+
+fn phandle_of(n: &Node<'static>) -> Option<u32> {
+    n.u32_property("phandle").or_else(|| n.u32_property("linux,phandle"))
+}
+
+/// A device's `interrupts-extended` as (hart id if the phandle is a hart's
+/// cpu-intc, first interrupt cell) entries, or `None` if it has none. An
+/// entry whose controller cannot be found (so its length is unknown) ends
+/// the list there: harts after it go unserved rather than misplaced.
+fn listed_harts(fdt: &Fdt<'static>, node: &Node<'static>, intc: &[(u32, u64, u32)]) -> Option<Vec<(Option<u64>, u32)>> {
+    let cells: Vec<u32> = node.property("interrupts-extended")?.cells().collect();
+    let mut entries = Vec::new();
+    let mut rest = cells.as_slice();
+    while let Some((&ph, tail)) = rest.split_first() {
+        let (hart, count) = match intc.iter().find(|(p, _, _)| *p == ph) {
+            Some(&(_, id, count)) => (Some(id), count),
+            None => match fdt.find_phandle(ph).and_then(|n| n.u32_property("#interrupt-cells")) {
+                Some(count) => (None, count),
+                None => break,
+            },
+        };
+        let Some(args) = tail.get(..count as usize) else { break };
+        entries.push((hart, args.first().copied().unwrap_or(u32::MAX)));
+        rest = &tail[count as usize..];
+    }
+    Some(entries)
+}
+
+/// The memory reservation block and every `/reserved-memory` child, all
+/// of them or an error: a shorter list would hand reserved RAM to a capsule.
+fn read_reserved(fdt: &Fdt<'static>) -> Result<Vec<Range>, PlatformError> {
+    let mut reserved = Vec::new();
+    let mut add = |base: u64, size: u64| -> Result<(), PlatformError> {
+        match Range::new(base, size) {
+            Ok(r) if reserved.len() < MAX_RESERVED => reserved.push(r),
+            Ok(_) => return Err(PlatformError::TooManyReservations),
+            Err(memrange::RangeError::Empty) => {}
+            Err(memrange::RangeError::Overflow { .. }) => return Err(PlatformError::BadReservation { base, size }),
+        }
+        Ok(())
+    };
+    for (base, size) in fdt.memory_reservations() {
+        add(base, size)?;
+    }
+    for node in fdt.nodes().filter(|n| n.depth() == 3 && n.parent_name() == "reserved-memory") {
+        for (base, size) in node.reg_exact().ok_or(PlatformError::UnreadableReservation)? {
+            add(base, size)?;
+        }
+    }
+    Ok(reserved)
 }
 
 fn read_harts(fdt: &Fdt<'static>) -> Vec<Hart> {
@@ -268,8 +497,24 @@ fn read_uart(fdt: &Fdt<'static>, chosen: Option<Node<'static>>) -> Option<Mmio> 
 }
 
 /// A `syscon-poweroff`/`syscon-reboot` node, or else the SiFive test device
-/// with `test_value` (what QEMU's virt board uses for each).
-fn read_syscon(fdt: &Fdt<'static>, compat: &'static str, test_value: u32) -> Option<PowerOff> {
+/// with `test_value` (what QEMU's virt board uses for each). `what` names
+/// the device in an error.
+fn read_syscon(
+    fdt: &Fdt<'static>,
+    compat: &'static str,
+    test_value: u32,
+    what: &'static str,
+) -> Result<Option<PowerOff>, PlatformError> {
+    let device = find_syscon(fdt, compat, test_value);
+    match device {
+        Some(d) if d.address().is_none() => {
+            Err(PlatformError::BadSyscon { what, base: d.base, offset: d.offset })
+        }
+        _ => Ok(device),
+    }
+}
+
+fn find_syscon(fdt: &Fdt<'static>, compat: &'static str, test_value: u32) -> Option<PowerOff> {
     if let Some(node) = fdt.compatible(compat).next() {
         let syscon = node.u32_property("regmap").and_then(|h| fdt.find_phandle(h))?;
         let (base, _) = syscon.reg().next()?;

@@ -1,9 +1,14 @@
 //! Corrupt, truncated and hostile device trees end in an error, never a panic.
 
+mod common;
+
+use common::{Harts, Spec};
 use devtree::{Error, Fdt, Platform, PlatformError};
 use proptest::prelude::*;
 
 const VIRT: &[u8] = include_bytes!("data/qemu-virt-rv64-smp3-384M.dtb");
+const NUMA: &[u8] = include_bytes!("data/qemu-virt-rv64-numa2-smp4-512M.dtb");
+const NUMA_ACLINT: &[u8] = include_bytes!("data/qemu-virt-rv64-aclint-numa2-smp4-512M.dtb");
 
 fn leak(v: Vec<u8>) -> &'static [u8] {
     Box::leak(v.into_boxed_slice())
@@ -20,7 +25,82 @@ fn exercise(bytes: &'static [u8]) -> Result<(), PlatformError> {
         }
         let _ = node.reg().count();
     }
-    Platform::from_fdt(&fdt).map(|_| ())
+    let p = Platform::from_fdt(&fdt)?;
+    check_invariants(&p);
+    Ok(())
+}
+
+/// What a platform read from any tree promises: its sums and addresses
+/// do not overflow.
+fn check_invariants(p: &Platform) {
+    let total = p.ram.iter().try_fold(0u64, |s, r| s.checked_add(r.size()));
+    assert_eq!(total, Some(p.ram_bytes()));
+    for d in p.poweroff.iter().chain(p.reboot.iter()) {
+        assert!(d.address().is_some(), "{d:?}");
+    }
+    for t in &p.hart_timers {
+        assert!(t.msip.checked_add(3).is_some() && t.mtimecmp.checked_add(7).is_some() && t.mtime.checked_add(7).is_some(), "{t:?}");
+        assert!(p.timer_ipi.iter().any(|d| d.harts.contains(&t.hart)));
+    }
+    for h in p.usable_harts() {
+        assert!(p.timer_of(h.id).is_some(), "usable hart {} has no timer", h.id);
+    }
+}
+
+/// Numbers a hostile tree might hold: small ones, and ones near the top.
+fn number() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        0u64..0x1_0000,
+        0x8000_0000u64..0x9000_0000,
+        (0u64..0x10_0000).prop_map(|d| u64::MAX - d),
+        any::<u64>(),
+    ]
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    // Mostly sane RAM and reservations, so that reading gets past them to
+    // the timers and power devices.
+    let ram = prop_oneof![
+        3 => Just(vec![(0x8000_0000u64, 0x1000_0000u64)]),
+        1 => prop::collection::vec((number(), number()), 0..4),
+    ];
+    let clints = prop::collection::vec(
+        (
+            number(),
+            prop_oneof![
+                prop::collection::vec(0u32..6, 0..6).prop_map(Harts::Listed),
+                Just(Harts::Unlisted),
+                prop::collection::vec(prop_oneof![0x100u32..0x106, 0u32..12, any::<u32>()], 0..12).prop_map(Harts::Raw),
+            ],
+        ),
+        0..3,
+    );
+    let aclints = prop::collection::vec((number(), number(), number(), prop::collection::vec(0u32..6, 0..6)), 0..3);
+    let syscon = || prop::option::of((number(), any::<u32>()));
+    // The block ends at its first all-zero entry, so keep sizes non-zero.
+    let entry = || (number(), number().prop_map(|s| s.max(1)));
+    let block = prop_oneof![
+        3 => prop::collection::vec(entry(), 0..3),
+        1 => prop::collection::vec(entry(), 0..70),
+    ];
+    let nodes = prop_oneof![
+        3 => prop::collection::vec((0x8000_0000u64..0x9000_0000, 1u64..0x1_0000), 0..3),
+        1 => prop::collection::vec((number(), number()), 0..8),
+    ];
+    (ram, 0u32..6, clints, aclints, syscon(), syscon(), block, nodes, prop_oneof![3 => Just(2u32), 1 => 1u32..4]).prop_map(
+        |(ram, harts, clints, aclints, poweroff, reboot, rsv_block, reserved_nodes, reserved_cells)| Spec {
+            ram,
+            harts,
+            clints,
+            aclints,
+            poweroff,
+            reboot,
+            rsv_block,
+            reserved_nodes,
+            reserved_cells,
+            ..Spec::default()
+        },
+    )
 }
 
 fn set_be32(v: &mut [u8], at: usize, value: u32) {
@@ -123,6 +203,27 @@ fn ram_that_wraps_the_address_space_is_an_error() {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Well-formed trees full of hostile numbers: RAM, CLINT and ACLINT
+    /// bases, hart lists, syscon offsets, reservations.
+    #[test]
+    fn hostile_numbers_never_panic(spec in spec()) {
+        let _ = exercise(spec.build());
+    }
+
+    /// Byte flips in the two-socket trees, whose CLINTs and ACLINTs list
+    /// their harts.
+    #[test]
+    fn numa_tree_corruption_never_panics(
+        aclint: bool,
+        flips in prop::collection::vec((0..NUMA.len().min(NUMA_ACLINT.len()), any::<u8>()), 1..8),
+    ) {
+        let mut v = if aclint { NUMA_ACLINT.to_vec() } else { NUMA.to_vec() };
+        for (at, byte) in flips {
+            v[at] = byte;
+        }
+        let _ = exercise(leak(v));
+    }
 
     /// Random byte flips anywhere in a real tree.
     #[test]

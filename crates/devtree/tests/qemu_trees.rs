@@ -2,7 +2,7 @@
 //! (`qemu-system-riscv64 -machine virt,dumpdtb=FILE -smp 3 -m 384M` and the
 //! rv32 equivalent with `-smp 2 -m 256M -append ...`).
 
-use devtree::{Fdt, Platform, PowerOffKind, TimerIpi};
+use devtree::{Fdt, HartTimer, Platform, PowerOffKind, TimerIpi};
 
 fn platform(bytes: &'static [u8]) -> Platform {
     let fdt = Fdt::parse(bytes).expect("QEMU's tree parses");
@@ -23,7 +23,8 @@ fn rv64_virt_smp3_384m() {
     let uart = p.uart.expect("uart");
     assert_eq!((uart.base, uart.compatible), (0x1000_0000, "ns16550a"));
     assert_eq!(p.timer.expect("clint").base, 0x200_0000);
-    assert_eq!(p.timer_ipi, Some(TimerIpi { msip: 0x200_0000, mtimecmp: 0x200_4000, mtime: 0x200_bff8 }));
+    assert_eq!(p.timer_ipi, [TimerIpi { msip: 0x200_0000, mtimecmp: 0x200_4000, mtime: 0x200_bff8, harts: vec![0, 1, 2] }]);
+    assert_eq!(p.timer_of(2), Some(&HartTimer { hart: 2, msip: 0x200_0008, mtimecmp: 0x200_4010, mtime: 0x200_bff8 }));
     assert_eq!(p.plic.expect("plic").base, 0xc00_0000);
     let off = p.poweroff.expect("poweroff");
     assert_eq!((off.base, off.offset, off.value), (0x10_0000, 0, 0x5555));
@@ -101,5 +102,65 @@ fn reserved_memory_is_read_from_both_places() {
 fn rv64_virt_with_aclint() {
     let p = platform(include_bytes!("data/qemu-virt-rv64-aclint-smp2.dtb"));
     assert_eq!(p.timer.expect("mtimer").compatible, "riscv,aclint-mtimer");
-    assert_eq!(p.timer_ipi, Some(TimerIpi { msip: 0x200_0000, mtimecmp: 0x200_4000, mtime: 0x200_bff8 }));
+    assert_eq!(p.timer_ipi, [TimerIpi { msip: 0x200_0000, mtimecmp: 0x200_4000, mtime: 0x200_bff8, harts: vec![0, 1] }]);
+    assert_eq!(p.timer_of(1), Some(&HartTimer { hart: 1, msip: 0x200_0004, mtimecmp: 0x200_4008, mtime: 0x200_bff8 }));
 }
+
+/// Every hart's registers, as (hart, msip, mtimecmp, mtime).
+fn per_hart(p: &Platform) -> Vec<(u64, u64, u64, u64)> {
+    p.hart_timers.iter().map(|t| (t.hart, t.msip, t.mtimecmp, t.mtime)).collect()
+}
+
+/// `-smp 4,sockets=2 -numa node,cpus=0-1 -numa node,cpus=2-3 -m 512M`
+/// (memory split between the nodes with memory backends): one CLINT per
+/// socket, each serving its two harts as indexes 0 and 1.
+#[test]
+fn rv64_virt_numa_two_clints() {
+    let p = platform(include_bytes!("data/qemu-virt-rv64-numa2-smp4-512M.dtb"));
+    assert_eq!(p.ram.len(), 2);
+    assert_eq!(p.ram_bytes(), 512 << 20);
+    assert_eq!(p.usable_harts().count(), 4);
+    assert_eq!(
+        p.timer_ipi,
+        [
+            TimerIpi { msip: 0x200_0000, mtimecmp: 0x200_4000, mtime: 0x200_bff8, harts: vec![0, 1] },
+            TimerIpi { msip: 0x201_0000, mtimecmp: 0x201_4000, mtime: 0x201_bff8, harts: vec![2, 3] },
+        ]
+    );
+    assert_eq!(
+        per_hart(&p),
+        [
+            (0, 0x200_0000, 0x200_4000, 0x200_bff8),
+            (1, 0x200_0004, 0x200_4008, 0x200_bff8),
+            (2, 0x201_0000, 0x201_4000, 0x201_bff8),
+            (3, 0x201_0004, 0x201_4008, 0x201_bff8),
+        ]
+    );
+}
+
+#[test]
+fn rv32_virt_numa_two_clints() {
+    let p = platform(include_bytes!("data/qemu-virt-rv32-numa2-smp4-512M.dtb"));
+    assert_eq!(p.usable_harts().count(), 4);
+    assert_eq!(p.timer_ipi.len(), 2);
+    assert_eq!(p.timer_of(3), Some(&HartTimer { hart: 3, msip: 0x201_0004, mtimecmp: 0x201_4008, mtime: 0x201_bff8 }));
+}
+
+/// The same with `aclint=on`: an MSWI and an MTIMER per socket.
+#[test]
+fn rv64_virt_numa_two_aclints() {
+    let p = platform(include_bytes!("data/qemu-virt-rv64-aclint-numa2-smp4-512M.dtb"));
+    assert_eq!(p.usable_harts().count(), 4);
+    assert_eq!(
+        per_hart(&p),
+        [
+            (0, 0x200_0000, 0x200_4000, 0x200_bff8),
+            (1, 0x200_0004, 0x200_4008, 0x200_bff8),
+            (2, 0x201_0000, 0x201_4000, 0x201_bff8),
+            (3, 0x201_0004, 0x201_4008, 0x201_bff8),
+        ]
+    );
+    assert_eq!(p.timer_ipi.len(), 2);
+    assert_eq!(p.timer_ipi[1].harts, [2, 3]);
+}
+
