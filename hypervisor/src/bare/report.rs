@@ -46,7 +46,11 @@ pub fn print(p: &Platform, all_harts_in: bool) {
         println!("{group}");
     }
     for h in p.harts.iter().filter(|h| !h.usable) {
-        println!("hart {}: left out (disabled, or no S-mode MMU)", h.id);
+        if p.timer_of(h.id).is_none() {
+            println!("hart {}: left out (no CLINT or ACLINT serves it)", h.id);
+        } else {
+            println!("hart {}: left out (disabled, or no S-mode MMU)", h.id);
+        }
     }
     let running = usable.iter().map(|h| h.id).filter(|&id| harts::is_online(id as usize));
     println!("harts running in M-mode: {}", id_list(running));
@@ -63,8 +67,20 @@ pub fn print(p: &Platform, all_harts_in: bool) {
         (Some(t), None) => println!("timer: {} at {:#x}, timebase unknown", t.compatible, t.base),
         (None, _) => println!("timer: none found"),
     }
-    if let Some(r) = p.timer_ipi {
-        println!("timer registers: msip {:#x}, mtimecmp {:#x}, mtime {:#x}", r.msip, r.mtimecmp, r.mtime);
+    // One device: the line as it always was. More (one per NUMA node or
+    // socket): a line each, with the harts it serves.
+    for r in &p.timer_ipi {
+        if p.timer_ipi.len() == 1 {
+            println!("timer registers: msip {:#x}, mtimecmp {:#x}, mtime {:#x}", r.msip, r.mtimecmp, r.mtime);
+        } else {
+            println!(
+                "timer registers: msip {:#x}, mtimecmp {:#x}, mtime {:#x} for harts {}",
+                r.msip,
+                r.mtimecmp,
+                r.mtime,
+                id_list(r.harts.iter().copied())
+            );
+        }
     }
     match p.plic {
         Some(i) => println!("plic: {} at {:#x}", i.compatible, i.base),
@@ -77,7 +93,7 @@ pub fn print(p: &Platform, all_harts_in: bool) {
                 PowerOffKind::SifiveTest => "sifive test device",
                 PowerOffKind::Syscon => "syscon register",
             },
-            d.base + d.offset,
+            d.address().unwrap_or(d.base),
             d.value
         ),
         None => println!("power-off: none found"),
