@@ -38,6 +38,10 @@ pub struct Machine {
     pub firmware: Firmware,
     /// The virt board's ACLINT (MTIMER + MSWI devices) instead of its CLINT.
     pub aclint: bool,
+    /// NUMA nodes (sockets), 0 or 1 for none: the harts and RAM are split
+    /// evenly between them, in order, and the board gets one CLINT (or
+    /// ACLINT) and PLIC per node. `smp` and `memory_mib` must divide evenly.
+    pub numa_nodes: u32,
 }
 
 impl Machine {
@@ -50,6 +54,7 @@ impl Machine {
             append: None,
             firmware: Firmware::None,
             aclint: false,
+            numa_nodes: 0,
         }
     }
 
@@ -57,7 +62,18 @@ impl Machine {
         let mut cmd = Command::new(self.target.qemu_binary());
         cmd.args(["-machine", if self.aclint { "virt,aclint=on" } else { "virt" }, "-nographic"]);
         cmd.args(["-cpu", &self.target.qemu_cpu()]);
-        cmd.args(["-smp", &self.smp.to_string()]);
+        if self.numa_nodes > 1 {
+            let n = self.numa_nodes;
+            cmd.args(["-smp", &format!("{},sockets={n}", self.smp)]);
+            let (harts, mib) = (self.smp / n, self.memory_mib / u64::from(n));
+            for node in 0..n {
+                cmd.args(["-object", &format!("memory-backend-ram,id=numa{node},size={mib}M")]);
+                let cpus = format!("{}-{}", node * harts, (node + 1) * harts - 1);
+                cmd.args(["-numa", &format!("node,nodeid={node},cpus={cpus},memdev=numa{node}")]);
+            }
+        } else {
+            cmd.args(["-smp", &self.smp.to_string()]);
+        }
         cmd.args(["-m", &format!("{}M", self.memory_mib)]);
         match self.firmware {
             Firmware::None => cmd.args(["-bios", "none"]),
@@ -290,5 +306,18 @@ mod tests {
         assert!(line.starts_with("qemu-system-riscv32 -machine virt"), "{line}");
         assert!(line.contains("-smp 3 -m 384M -bios none -kernel /k"), "{line}");
         assert!(line.contains("-cpu rv32,f=false,d=false"), "{line}");
+    }
+
+    #[test]
+    fn command_line_for_two_numa_nodes() {
+        let mut m = Machine::new(Target::Riscv64gc, Path::new("/k"));
+        m.smp = 4;
+        m.memory_mib = 512;
+        m.numa_nodes = 2;
+        let line = describe(&m.command());
+        assert!(line.contains("-smp 4,sockets=2 "), "{line}");
+        assert!(line.contains("-object memory-backend-ram,id=numa1,size=256M"), "{line}");
+        assert!(line.contains("-numa node,nodeid=0,cpus=0-1,memdev=numa0"), "{line}");
+        assert!(line.contains("-numa node,nodeid=1,cpus=2-3,memdev=numa1 -m 512M"), "{line}");
     }
 }

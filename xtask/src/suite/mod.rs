@@ -8,6 +8,7 @@ pub mod hostile;
 pub mod hypervisor;
 pub mod linux;
 pub mod nofpu;
+pub mod numa;
 pub mod refusal;
 pub mod testguest;
 
@@ -33,6 +34,7 @@ pub fn all(targets: &[Target]) -> Vec<Case> {
         cases.extend(hypervisor::cases(t));
         cases.extend(refusal::cases(t));
         cases.extend(testguest::cases(t));
+        cases.extend(numa::cases(t));
         cases.extend(hostile::cases(t));
         cases.extend(nofpu::cases(t));
         cases.extend(linux::cases(t));

@@ -88,6 +88,12 @@ pub fn run_on(t: Target, scenario: &str, input: Option<(&str, &str)>, aclint: bo
     m.aclint = aclint;
     m.smp = 2;
     m.memory_mib = 512;
+    run_machine(m, scenario, input)
+}
+
+/// Boots `m`, whose kernel is the hypervisor with the test guest embedded
+/// (`fixture::get`), with `scenario`; the same checks as [`run`].
+pub fn run_machine(mut m: Machine, scenario: &str, input: Option<(&str, &str)>) -> Result<String> {
     m.append = Some(format!("-- diosix.test={scenario}"));
     let mut vm = m.spawn()?;
     if let Some((prompt, text)) = input {
