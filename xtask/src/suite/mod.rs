@@ -4,6 +4,7 @@
 
 pub mod boot_capsule;
 pub mod fixture;
+pub mod fuzz;
 pub mod hostile;
 pub mod hypervisor;
 pub mod linux;
@@ -34,6 +35,7 @@ pub fn all(targets: &[Target]) -> Vec<Case> {
         cases.extend(hypervisor::cases(t));
         cases.extend(refusal::cases(t));
         cases.extend(testguest::cases(t));
+        cases.extend(fuzz::cases(t));
         cases.extend(numa::cases(t));
         cases.extend(hostile::cases(t));
         cases.extend(nofpu::cases(t));

@@ -13,6 +13,7 @@ pub(crate) use say;
 
 mod alloc;
 mod entry;
+mod fuzz;
 mod hext;
 mod sbi;
 mod scenarios;

@@ -86,6 +86,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "console" => console(&ram),
         "srst" => srst(),
         "die" => die(),
+        s if s == "fuzz" || s.starts_with("fuzz:") => super::fuzz::run(s, hart, &ram),
         "hext" => super::hext::run(hart, check),
         s => match s.strip_prefix("isolation:") {
             Some(what) => isolation(hart, what, &ram),
