@@ -26,7 +26,8 @@ pub struct Hart {
     /// The `mmu-type`, if any; a hart without one cannot host a Linux kernel.
     pub mmu: Option<alloc::string::String>,
     /// False for harts the tree marks disabled, that lack S-mode with an
-    /// MMU, or that no CLINT/ACLINT serves (see [`Platform::timer_of`]).
+    /// MMU, or that no CLINT/ACLINT serves when the tree has any (see
+    /// [`Platform::timer_of`]).
     pub usable: bool,
 }
 
@@ -191,8 +192,12 @@ impl Platform {
             return Err(PlatformError::NoHarts);
         }
         let (timer_ipi, hart_timers) = read_timers(fdt, &harts)?;
-        for h in &mut harts {
-            h.usable &= hart_timers.iter().any(|t| t.hart == h.id);
+        // A capsule's own tree has no CLINT (its timer is SBI's); where a
+        // tree has them, a hart none serves cannot host a vcore.
+        if !hart_timers.is_empty() {
+            for h in &mut harts {
+                h.usable &= hart_timers.iter().any(|t| t.hart == h.id);
+            }
         }
         let chosen = fdt.find_path("/chosen");
         Ok(Platform {
