@@ -22,6 +22,7 @@ mod bare {
     pub mod harts;
     pub mod heap;
     pub mod layout;
+    pub mod machine;
     pub mod mailbox;
     pub mod panic;
     pub mod pmp;

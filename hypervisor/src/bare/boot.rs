@@ -6,13 +6,14 @@ use devtree::{Fdt, Platform};
 use memrange::Range;
 
 use super::console::{self, println};
-use super::{capsule, clint, harts, heap, layout, power, report, supervisor, vcore};
+use super::{capsule, clint, cpu, harts, heap, layout, machine, pmp, power, report, supervisor, vcore};
 
 /// Polls the boot hart makes while waiting for the others to check in.
 const CHECK_IN_SPINS: usize = 50_000_000;
 
 /// The boot hart's Rust entry, from `_start`.
 pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
+    let state = machine::init_hart();
     harts::check_in(hart);
     heap::init();
     println!(
@@ -20,6 +21,10 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         env!("CARGO_PKG_VERSION"),
         report::TARGET
     );
+    if let Err(e) = state {
+        println!("[diosix] hart {hart}: {e}");
+        power::exit(2);
+    }
     let (platform, tree) = match read_platform(dtb) {
         Ok(p) => p,
         Err(e) => {
@@ -31,14 +36,11 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         console::set_base(uart.base as usize);
     }
     power::init(platform.poweroff, platform.reboot);
-    if platform.hart_timers.is_empty() {
+    let Some(regs) = platform.timer_ipi else {
         println!("[diosix] the device tree names no CLINT or ACLINT: capsules cannot have timers or IPIs");
         power::exit(2);
-    }
-    if let Err(h) = clint::init(&platform.hart_timers) {
-        println!("[diosix] hart {h}'s CLINT/ACLINT registers lie beyond this {}-bit hypervisor's reach", usize::BITS);
-        power::exit(2);
-    }
+    };
+    clint::init(regs);
     harts::release();
     selftest(&platform);
 
@@ -63,6 +65,13 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
 /// The other harts' Rust entry: check in, wait for the boot hart to set up
 /// the platform, then wait for a vcore to run.
 pub extern "C" fn secondary_main(hart: usize, _dtb: usize) -> ! {
+    if let Err(e) = machine::init_hart() {
+        // Not checked in: the boot hart reports it missing and no vcore
+        // ever runs here.
+        harts::wait_for_release();
+        println!("[diosix] hart {hart}: {e}; it stays out of use");
+        cpu::park();
+    }
     harts::check_in(hart);
     harts::wait_for_release();
     vcore::park(hart)
@@ -88,6 +97,13 @@ fn read_platform(dtb: usize) -> Result<(Platform, Range), devtree::PlatformError
 fn selftest(platform: &Platform) {
     if platform.has_bootarg("diosix.selftest=panic") {
         panic!("self-test: panic requested on the command line");
+    }
+    if platform.has_bootarg("diosix.selftest=pmp-lock") {
+        // What an earlier boot stage might leave: a locked PMP entry that
+        // lets S/U-mode reach a device. The capsule must then not run.
+        let base = platform.uart.map_or(console::EARLY_UART, |u| u.base as usize);
+        println!("[diosix] self-test: locking PMP entry 8 over {base:#x} as an earlier stage might");
+        pmp::lock_entry_for_selftest(base);
     }
     if platform.has_bootarg("diosix.selftest=trap") {
         println!("[diosix] self-test: executing an illegal instruction");

@@ -55,6 +55,7 @@ csr_rw!(mstatush = 0x310);
 
 // mstatus fields.
 pub const SIE: usize = 1 << 1;
+pub const MIE: usize = 1 << 3;
 pub const SPIE: usize = 1 << 5;
 pub const SPP: usize = 1 << 8;
 pub const MPP_MASK: usize = 3 << 11;

@@ -2,6 +2,7 @@
 //! broken kernel may: the hypervisor must give it what real hardware
 //! under firmware would, and never end the machine for it.
 
+use super::hypervisor::{boot, expect_exit};
 use super::{Case, case, expect_all, testguest};
 use crate::target::Target;
 
@@ -16,6 +17,17 @@ pub fn cases(t: Target) -> Vec<Case> {
                 "PASS ecall from VS-mode reaches the kernel as cause 10 with SPV set",
                 "PASS an access fault in VS-mode reaches the kernel as cause 5 with SPV and GVA set",
             ])
+        }),
+        case(format!("{a}: a PMP entry locked by an earlier stage that opens memory to S-mode stops the boot, exit 2"), move || {
+            let run = boot(t, 2, 256, Some("diosix.selftest=pmp-lock"))?;
+            expect_exit(&run, 2)?;
+            expect_all(&run.output, &[
+                "[diosix] self-test: locking PMP entry 8 over 0x10000000",
+                "[diosix] cannot confine the boot capsule on hart 0: PMP entry 8 (cfg 0x9b) was locked by an earlier boot stage \
+                 and lets S/U-mode reach memory outside any capsule; isolation cannot be guaranteed",
+            ])?;
+            anyhow::ensure!(!run.output.contains("testguest: hart"), "the capsule ran\n{}", run.output);
+            Ok(())
         }),
     ]
 }

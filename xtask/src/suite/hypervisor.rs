@@ -51,7 +51,7 @@ fn release_build(t: Target) -> Result<()> {
     expect_all(&run.output, &["testguest: all passed", "[diosix] boot capsule shut down the system"])
 }
 
-fn boot(t: Target, smp: u32, mib: u64, append: Option<&str>) -> Result<Captured> {
+pub fn boot(t: Target, smp: u32, mib: u64, append: Option<&str>) -> Result<Captured> {
     let fx = fixture::get(t)?;
     let mut m = Machine::new(t, &fx.hypervisor);
     m.smp = smp;
@@ -64,7 +64,7 @@ fn boot(t: Target, smp: u32, mib: u64, append: Option<&str>) -> Result<Captured>
     Ok(run)
 }
 
-fn expect_exit(run: &Captured, code: i32) -> Result<()> {
+pub fn expect_exit(run: &Captured, code: i32) -> Result<()> {
     if run.exit_code != Some(code) {
         bail!("QEMU exited with {:?}, expected {code}\n--- output ---\n{}", run.exit_code, run.output);
     }

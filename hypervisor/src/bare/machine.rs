@@ -1,0 +1,120 @@
+//! The M-mode state the hypervisor sets at entry, deliberately, instead of
+//! inheriting what QEMU or an earlier boot stage left: interrupts off, no
+//! modified privilege for loads and stores, and the environment
+//! configuration (`menvcfg`, `mseccfg`) cleared, so that for example
+//! hardware A/D-bit updating or Svpbmt left enabled by a previous stage
+//! cannot change what a capsule's page tables mean.
+//!
+//! `menvcfg` exists from privileged spec 1.12 and `mseccfg` only with
+//! Smepmp or Zkr, so each is probed: the access runs with a temporary trap
+//! vector that skips it if the CSR is not there.
+
+use core::arch::global_asm;
+
+use super::csr;
+
+// Each probe: a0 = 1 if the CSR access (a write of zero, then a read into
+// a1) completed, 0 if it raised an exception. The temporary vector skips
+// the 4-byte CSR instruction; mret goes back to M-mode (the trap set MPP =
+// M) with MIE as it was (off, at entry).
+global_asm!(
+    r#"
+    .section .text
+    .balign 4
+    .globl diosix_probe_vector
+diosix_probe_vector:
+    li      a0, 0
+    csrr    t2, mepc
+    addi    t2, t2, 4
+    csrw    mepc, t2
+    mret
+
+    .macro PROBE name, csr
+    .globl \name
+    .balign 4
+\name:
+    csrr    t0, mtvec
+    la      t1, diosix_probe_vector
+    csrw    mtvec, t1
+    li      a0, 1
+    li      a1, 0
+    csrw    \csr, zero
+    csrr    a1, \csr
+    csrw    mtvec, t0
+    ret
+    .endm
+
+    PROBE diosix_clear_menvcfg, 0x30a
+    PROBE diosix_clear_mseccfg, 0x747
+    "#
+);
+#[cfg(target_arch = "riscv32")]
+global_asm!(
+    r#"
+    PROBE diosix_clear_menvcfgh, 0x31a
+    PROBE diosix_clear_mseccfgh, 0x757
+    "#
+);
+
+/// What a probe returns: whether the CSR exists, and what it reads after
+/// the write of zero.
+#[repr(C)]
+struct Probed {
+    present: usize,
+    value: usize,
+}
+
+unsafe extern "C" {
+    fn diosix_clear_menvcfg() -> Probed;
+    fn diosix_clear_mseccfg() -> Probed;
+    #[cfg(target_arch = "riscv32")]
+    fn diosix_clear_menvcfgh() -> Probed;
+    #[cfg(target_arch = "riscv32")]
+    fn diosix_clear_mseccfgh() -> Probed;
+}
+
+/// mseccfg's Machine Mode Lockdown and Machine Mode Whitelist Policy bits:
+/// sticky once set, and with either the PMP means something else than
+/// what the isolation code programs.
+const MSECCFG_MML: usize = 1 << 0;
+const MSECCFG_MMWP: usize = 1 << 1;
+
+/// What the entry state check found that diosix cannot run with.
+pub enum StateError {
+    /// An earlier stage locked mseccfg's MML or MMWP on.
+    SecureConfigLocked(usize),
+}
+
+impl core::fmt::Display for StateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StateError::SecureConfigLocked(v) => write!(
+                f,
+                "mseccfg is {v:#x}: an earlier boot stage locked Smepmp's machine-mode lockdown or whitelist \
+                 policy on, and the PMP cannot then isolate capsules as diosix programs it"
+            ),
+        }
+    }
+}
+
+/// Sets this hart's M-mode state at entry. Every hart calls it first.
+pub fn init_hart() -> Result<(), StateError> {
+    // No interrupt in M-mode (traps from capsules arrive whatever MIE
+    // says, since they come from lower privilege), and plain M-mode
+    // loads and stores.
+    csr::mstatus::clear(csr::MIE | csr::MPRV);
+    // SAFETY: each probe touches only mtvec (restored), a0-a1, t0-t2 and
+    // the one CSR, which it clears: no feature of it is in use yet.
+    unsafe {
+        let _ = diosix_clear_menvcfg();
+        #[cfg(target_arch = "riscv32")]
+        let _ = diosix_clear_menvcfgh();
+        let sec = diosix_clear_mseccfg();
+        #[cfg(target_arch = "riscv32")]
+        let _ = diosix_clear_mseccfgh();
+        if sec.present != 0 && sec.value & (MSECCFG_MML | MSECCFG_MMWP) != 0 {
+            return Err(StateError::SecureConfigLocked(sec.value));
+        }
+    }
+    Ok(())
+}
