@@ -36,11 +36,14 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         console::set_base(uart.base as usize);
     }
     power::init(platform.poweroff, platform.reboot);
-    let Some(regs) = platform.timer_ipi else {
+    if platform.hart_timers.is_empty() {
         println!("[diosix] the device tree names no CLINT or ACLINT: capsules cannot have timers or IPIs");
         power::exit(2);
-    };
-    clint::init(regs);
+    }
+    if let Err(h) = clint::init(&platform.hart_timers) {
+        println!("[diosix] hart {h}'s CLINT/ACLINT registers lie beyond this {}-bit hypervisor's reach", usize::BITS);
+        power::exit(2);
+    }
     harts::release();
     selftest(&platform);
 
