@@ -52,7 +52,13 @@ impl Write for Uart {
 
 pub fn print(args: fmt::Arguments) {
     let _guard = LOCK.lock();
-    let _ = Uart(BASE.load(Ordering::SeqCst)).write_fmt(args);
+    let mut uart = Uart(BASE.load(Ordering::SeqCst));
+    // A capsule's held-back line start goes out first; after our line the
+    // capsule's next byte starts a line of its own.
+    let mut line = LINE.lock();
+    HV_PREFIX[..line.held].iter().for_each(|&c| uart.put(c));
+    *line = LineState { at_start: true, held: 0 };
+    let _ = uart.write_fmt(args);
 }
 
 pub fn force_print(args: fmt::Arguments) {
@@ -73,19 +79,59 @@ macro_rules! force_println {
 
 pub(crate) use {force_println, println};
 
+
+/// The hypervisor's own messages start their line with this. A capsule's
+/// line that starts with it too gets [`CAPSULE_MARK`] in front, so that
+/// nothing a capsule prints can pass for the hypervisor speaking.
+const HV_PREFIX: &[u8] = b"[diosix";
+const CAPSULE_MARK: &[u8] = b"[capsule] ";
+
+/// Where the capsules' output stands: at the start of a line, and how many
+/// bytes of [`HV_PREFIX`] it has matched there and holds back.
+struct LineState {
+    at_start: bool,
+    held: usize,
+}
+
+static LINE: spin::Mutex<LineState> = spin::Mutex::new(LineState { at_start: true, held: 0 });
+
+/// Writes a capsule's bytes as they are (the capsule's kernel already
+/// turns its newlines into CR LF), except that a line beginning like the
+/// hypervisor's messages is marked as the capsule's.
+pub fn write_bytes(bytes: &[u8]) {
+    let _guard = LOCK.lock();
+    let mut line = LINE.lock();
+    let uart = Uart(BASE.load(Ordering::SeqCst));
+    for &b in bytes {
+        if line.at_start {
+            if b == HV_PREFIX[line.held] {
+                line.held += 1;
+                if line.held == HV_PREFIX.len() {
+                    CAPSULE_MARK.iter().chain(HV_PREFIX).for_each(|&c| uart.put(c));
+                    line.held = 0;
+                    line.at_start = false;
+                }
+                continue;
+            }
+            HV_PREFIX[..line.held].iter().for_each(|&c| uart.put(c));
+            line.held = 0;
+            line.at_start = false;
+        }
+        uart.put(b);
+        if b == b'\n' || b == b'\r' {
+            line.at_start = true;
+        }
+    }
+}
+
 const RBR: usize = 0; // receive buffer register
 const LSR_DATA_READY: u8 = 1 << 0;
 
-/// Writes a capsule's bytes as they are (the capsule's kernel already
-/// turns its newlines into CR LF).
-pub fn write_bytes(bytes: &[u8]) {
-    let _guard = LOCK.lock();
-    let uart = Uart(BASE.load(Ordering::SeqCst));
-    bytes.iter().for_each(|&b| uart.put(b));
-}
-
-/// A byte of input, if one has arrived.
+/// A byte of input, if one has arrived. Under the console lock: two harts
+/// polling at once could otherwise both see "data ready" and one of them
+/// read the receive register empty (a NUL).
 pub fn read_byte() -> Option<u8> {
+    let _guard = LOCK.lock();
     let base = BASE.load(Ordering::SeqCst);
     // SAFETY: the UART's line status and receive registers, read with
     // volatile byte accesses; reading RBR consumes the byte.

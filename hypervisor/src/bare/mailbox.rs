@@ -39,9 +39,20 @@ pub fn of(hart: usize) -> &'static Mailbox {
     &BOXES[hart]
 }
 
+/// Orders this hart's memory accesses against its device (I/O) accesses.
+/// The pending bits are ordinary memory and MSIP is a device register: the
+/// atomics' ordering says nothing about I/O, and a core that reorders the
+/// two can raise (or clear) the interrupt before the bits are visible.
+fn io_fence() {
+    // SAFETY: a fence has no effect but ordering.
+    unsafe { core::arch::asm!("fence iorw, iorw") };
+}
+
 /// Posts `bits` to `hart` and interrupts it.
 pub fn post(hart: usize, bits: usize) {
     BOXES[hart].pending.fetch_or(bits, Ordering::SeqCst);
+    // The bits are visible before the interrupt that makes `hart` look.
+    io_fence();
     clint::set_msip(hart, true);
 }
 
@@ -51,6 +62,9 @@ pub fn post(hart: usize, bits: usize) {
 /// fence watches its bit.
 pub fn take(hart: usize) -> usize {
     clint::set_msip(hart, false);
+    // The interrupt is cleared before the bits are read: a post that
+    // lands after the read raises it again, so nothing is lost.
+    io_fence();
     BOXES[hart].pending.load(Ordering::SeqCst)
 }
 

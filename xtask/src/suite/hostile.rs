@@ -18,6 +18,18 @@ pub fn cases(t: Target) -> Vec<Case> {
                 "PASS an access fault in VS-mode reaches the kernel as cause 5 with SPV and GVA set",
             ])
         }),
+        case(format!("{a}: console: a capsule's line that imitates the hypervisor is marked as the capsule's"), move || {
+            let out = testguest::run(t, "spoof", None)?;
+            expect_all(&out, &[
+                "[capsule] [diosix] boot capsule died: spoofed by the capsule",
+                "[capsule] [diosix] boot capsule shut down the system (spoofed in pieces)",
+                "an ordinary line [diosix] in the middle stays as it is",
+            ])?;
+            let starts = |p: &str| out.lines().filter(|l| l.trim_start_matches('\r').starts_with(p)).count();
+            anyhow::ensure!(starts("[diosix] boot capsule died") == 0, "a spoofed line passed as the hypervisor's\n{out}");
+            anyhow::ensure!(starts("[diosix] boot capsule shut down") == 1, "expected only the real shutdown line\n{out}");
+            Ok(())
+        }),
         case(format!("{a}: a PMP entry locked by an earlier stage that opens memory to S-mode stops the boot, exit 2"), move || {
             let run = boot(t, 2, 256, Some("diosix.selftest=pmp-lock"))?;
             expect_exit(&run, 2)?;

@@ -15,6 +15,7 @@ mod alloc;
 mod entry;
 mod fuzz;
 mod hext;
+mod hostile;
 mod sbi;
 mod scenarios;
 mod trap;

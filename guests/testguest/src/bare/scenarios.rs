@@ -88,6 +88,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "die" => die(),
         s if s == "fuzz" || s.starts_with("fuzz:") => super::fuzz::run(s, hart, &ram),
         "hext" => super::hext::run(hart, check),
+        "spoof" => super::hostile::spoof(),
         s => match s.strip_prefix("isolation:") {
             Some(what) => isolation(hart, what, &ram),
             None => check("scenario", false, format_args!("unknown scenario {s}")),
