@@ -21,7 +21,9 @@ pub struct Mmio {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hart {
     pub id: u64,
-    /// The `riscv,isa` string, e.g. `rv64imafdch_zicsr_...`.
+    /// The ISA as one string, e.g. `rv64imafdch_zicsr_...`: built from
+    /// `riscv,isa-base` + `riscv,isa-extensions` when the node has them
+    /// (as kernels prefer), else the `riscv,isa` string as written.
     pub isa: alloc::string::String,
     /// The `mmu-type`, if any; a hart without one cannot host a Linux kernel.
     pub mmu: Option<alloc::string::String>,
@@ -454,11 +456,14 @@ fn read_harts(fdt: &Fdt<'static>) -> Vec<Hart> {
         .filter(|n| n.str_property("device_type") == Some("cpu"))
         .filter_map(|n| {
             let (id, _) = n.reg().next()?;
-            let isa = n.str_property("riscv,isa").unwrap_or("unknown");
+            let isa_string = n.str_property("riscv,isa");
+            let isa = isa_from_extensions(&n, isa_string)
+                .or_else(|| isa_string.map(Into::into))
+                .unwrap_or_else(|| "unknown".into());
             let mmu = n.str_property("mmu-type").filter(|m| *m != "riscv,none");
             Some(Hart {
                 id,
-                isa: isa.into(),
+                isa,
                 mmu: mmu.map(Into::into),
                 usable: n.is_enabled() && mmu.is_some(),
             })
@@ -466,6 +471,36 @@ fn read_harts(fdt: &Fdt<'static>) -> Vec<Hart> {
         .collect();
     harts.sort_by_key(|h| h.id);
     harts
+}
+
+/// The newer binding: `riscv,isa-base` (`rv64i`) and the string list
+/// `riscv,isa-extensions`, which kernels prefer to `riscv,isa` when both
+/// are present. As one string: the width, the single letters in the order
+/// listed, then `_` and each multi-letter extension. The width comes from
+/// the base, or else from `riscv,isa`.
+fn isa_from_extensions(n: &Node<'static>, isa_string: Option<&str>) -> Option<alloc::string::String> {
+    let list = n.property("riscv,isa-extensions")?;
+    let width_of = |s: &str| -> Option<alloc::string::String> {
+        let lower = s.trim().get(..4)?.to_ascii_lowercase();
+        (lower == "rv32" || lower == "rv64").then_some(lower)
+    };
+    let mut out = n
+        .str_property("riscv,isa-base")
+        .and_then(width_of)
+        .or_else(|| isa_string.and_then(width_of))?;
+    let exts: Vec<alloc::string::String> = list
+        .strings()
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty() && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .collect();
+    for e in exts.iter().filter(|e| e.len() == 1) {
+        out.push_str(e);
+    }
+    for e in exts.iter().filter(|e| e.len() > 1) {
+        out.push('_');
+        out.push_str(e);
+    }
+    Some(out)
 }
 
 fn mmio_of(node: &Node<'static>) -> Option<Mmio> {

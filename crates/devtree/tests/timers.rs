@@ -89,3 +89,24 @@ fn aclint_pairs_per_node() {
     };
     assert_eq!(per_hart(&spec)[3], (3, 0x201_0004, 0x201_4008, 0x201_bff8));
 }
+
+/// `riscv,isa-extensions` (with `riscv,isa-base`) is read, and preferred
+/// to `riscv,isa`.
+#[test]
+fn isa_extension_list_is_read() {
+    let exts: Vec<String> = ["i", "m", "a", "F", "d", "c", "zicsr", "zifencei", "sstc"].iter().map(|s| s.to_string()).collect();
+    let spec = Spec {
+        isa: Some("rv64imac".into()),
+        isa_base: Some("rv64i".into()),
+        isa_extensions: Some(exts.clone()),
+        ..Spec::default()
+    };
+    let p = spec.platform().unwrap();
+    assert_eq!(p.harts[0].isa, "rv64imafdc_zicsr_zifencei_sstc");
+    // The width from riscv,isa when there is no base.
+    let spec = Spec { isa: Some("rv32ima".into()), isa_base: None, isa_extensions: Some(exts), ..Spec::default() };
+    assert_eq!(spec.platform().unwrap().harts[0].isa, "rv32imafdc_zicsr_zifencei_sstc");
+    // Only the list, nothing to tell the width: unknown.
+    let spec = Spec { isa: None, isa_base: None, isa_extensions: Some(vec!["i".into()]), ..Spec::default() };
+    assert_eq!(spec.platform().unwrap().harts[0].isa, "unknown");
+}
