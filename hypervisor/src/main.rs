@@ -25,6 +25,7 @@ mod bare {
     pub mod machine;
     pub mod mailbox;
     pub mod panic;
+    pub mod phys;
     pub mod pmp;
     pub mod power;
     pub mod reflect;

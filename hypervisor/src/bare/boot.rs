@@ -6,6 +6,7 @@ use devtree::{Fdt, Platform};
 use memrange::Range;
 
 use super::console::{self, println};
+use super::phys::Phys;
 use super::{capsule, clint, cpu, harts, heap, layout, machine, pmp, power, report, supervisor, vcore};
 
 /// Polls the boot hart makes while waiting for the others to check in.
@@ -33,7 +34,10 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         }
     };
     if let Some(uart) = platform.uart {
-        console::set_base(uart.base as usize);
+        match Phys::new(uart.base) {
+            Some(base) => console::set_base(base.as_usize()),
+            None => println!("[diosix] the UART at {:#x} lies beyond this hypervisor's reach; keeping the early console", uart.base),
+        }
     }
     power::init(platform.poweroff, platform.reboot);
     if platform.hart_timers.is_empty() {
@@ -104,7 +108,7 @@ fn selftest(platform: &Platform) {
     if platform.has_bootarg("diosix.selftest=pmp-lock") {
         // What an earlier boot stage might leave: a locked PMP entry that
         // lets S/U-mode reach a device. The capsule must then not run.
-        let base = platform.uart.map_or(console::EARLY_UART, |u| u.base as usize);
+        let base = platform.uart.and_then(|u| Phys::new(u.base)).map_or(console::EARLY_UART, Phys::as_usize);
         println!("[diosix] self-test: locking PMP entry 8 over {base:#x} as an earlier stage might");
         pmp::lock_entry_for_selftest(base);
     }

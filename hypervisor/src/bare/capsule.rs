@@ -12,6 +12,7 @@ use sbi::HartSet;
 
 use super::console::println;
 use super::layout::{self, MAX_HARTS};
+use super::phys::{self, Phys};
 use super::report::XLEN;
 use super::supervisor;
 
@@ -40,6 +41,9 @@ pub enum CapsuleError {
     Kernel(payload::Error),
     Layout(LayoutError),
     Tree,
+    /// An address of the capsule M-mode cannot reach (never, since its RAM
+    /// is chosen below that; checked all the same).
+    Unreachable(u64),
 }
 
 impl fmt::Display for CapsuleError {
@@ -48,6 +52,7 @@ impl fmt::Display for CapsuleError {
             CapsuleError::Kernel(e) => write!(f, "the supervisor is unusable: {e}"),
             CapsuleError::Layout(e) => write!(f, "{e}"),
             CapsuleError::Tree => write!(f, "cannot write the capsule's device tree"),
+            CapsuleError::Unreachable(a) => write!(f, "the capsule's address {a:#x} lies beyond this hypervisor's reach"),
         }
     }
 }
@@ -90,6 +95,8 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
     ids.sort();
     let mut reserved = alloc::vec![layout::image(), host_tree];
     reserved.extend(p.reserved.iter().copied());
+    // RAM M-mode cannot address (above 4 GiB on rv32) is never a capsule's.
+    reserved.extend(phys::unreachable());
     let ram = memory::choose_ram(&p.ram, &reserved, RAM_MIB << 20, memory::alignment(XLEN), kernel.lowest_paddr())
         .map_err(CapsuleError::Layout)?;
     let plan = Layout::new(ram, &kernel).map_err(CapsuleError::Layout)?;
@@ -117,22 +124,24 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
 
     for (seg, data) in kernel.segments() {
         let dst = plan.segment_address(&kernel, seg.paddr);
+        let zero_len = usize::try_from(seg.mem_size - seg.file_size).ok();
+        let (Some(at), Some(zeroes), Some(zero_len)) = (Phys::new(dst), Phys::new(dst + seg.file_size), zero_len) else {
+            return Err(CapsuleError::Unreachable(dst));
+        };
         // SAFETY: Layout::new checked that the kernel's whole span lies in
         // the capsule's RAM, which choose_ram keeps clear of the
-        // hypervisor and the firmware's tree; nothing else uses it yet.
+        // hypervisor and the firmware's tree, and below what M-mode
+        // reaches; nothing else uses it yet.
         unsafe {
-            core::ptr::copy_nonoverlapping(data.as_ptr(), dst as usize as *mut u8, data.len());
-            core::ptr::write_bytes(
-                (dst + seg.file_size) as usize as *mut u8,
-                0,
-                (seg.mem_size - seg.file_size) as usize,
-            );
+            core::ptr::copy_nonoverlapping(data.as_ptr(), at.ptr::<u8>(), data.len());
+            core::ptr::write_bytes(zeroes.ptr::<u8>(), 0, zero_len);
         }
     }
+    let tree_at = Phys::new(plan.tree).ok_or(CapsuleError::Unreachable(plan.tree))?;
     // SAFETY: plan.tree .. + TREE_SPACE is the top of the capsule's RAM,
     // above the kernel (checked by Layout::new) and unused.
     unsafe {
-        core::ptr::copy_nonoverlapping(blob.as_ptr(), plan.tree as usize as *mut u8, blob.len());
+        core::ptr::copy_nonoverlapping(blob.as_ptr(), tree_at.ptr::<u8>(), blob.len());
     }
 
     let capsule = BOOT.call_once(|| Capsule {

@@ -4,6 +4,7 @@ use devtree::{PowerOff, PowerOffKind};
 
 use super::console::force_println;
 use super::cpu;
+use super::phys::Phys;
 
 /// QEMU `virt`'s SiFive test device, used if the tree names no power-off device.
 const EARLY_POWEROFF: PowerOff =
@@ -64,8 +65,11 @@ pub fn exit_quietly(status: u16) -> ! {
 }
 
 fn write(dev: &PowerOff, word: u32) {
-    let addr = (dev.base + dev.offset) as usize as *mut u32;
+    let Some(addr) = dev.address().and_then(Phys::new) else {
+        force_println!("[diosix] the power-off register lies beyond this hypervisor's reach: halting hart {}", cpu::hart_id());
+        return;
+    };
     // SAFETY: the device tree (or the virt board's fixed map) says a
     // power-off register lives here; writing it ends the machine.
-    unsafe { addr.write_volatile(word) };
+    unsafe { addr.ptr::<u32>().write_volatile(word) };
 }
