@@ -1,10 +1,11 @@
 //! Embeds the boot capsule's kernel in the hypervisor, after checking it.
 //!
 //! The kernel is `boot/binaries/<arch>/supervisor`, or the file named by the
-//! `DIOSIX_SUPERVISOR` environment variable (the test suite uses that to
-//! embed its own test guest). A kernel that is missing, unreadable, not an
-//! ELF, or built for the wrong class or machine stops the build here, before
-//! any executable is linked, with a message that says how to get one.
+//! `DIOSIX_SUPERVISOR` environment variable, an absolute path (the test
+//! suite uses that to embed its own test guest). A kernel that is missing,
+//! unreadable, not an ELF, or built for the wrong class or machine stops the
+//! build here, before any executable is linked, with a message that says how
+//! to get one.
 
 use std::path::{Path, PathBuf};
 use std::process::exit;
@@ -29,11 +30,21 @@ fn main() {
         fail(&target, None, &format!("diosix does not support the target `{target}`"));
     };
     let root = manifest.parent().unwrap();
-    let path = match std::env::var_os("DIOSIX_SUPERVISOR") {
-        Some(p) => PathBuf::from(p),
+    // Empty counts as unset. A relative path is refused rather than taken
+    // from hypervisor/, where cargo runs this script, which nobody means.
+    let path = match std::env::var_os("DIOSIX_SUPERVISOR").filter(|p| !p.is_empty()) {
+        Some(p) if Path::new(&p).is_absolute() => PathBuf::from(p),
+        Some(p) => fail(
+            arch,
+            None,
+            &format!(
+                "DIOSIX_SUPERVISOR={} is a relative path; give an absolute one, e.g. DIOSIX_SUPERVISOR=\"$PWD/{}\"",
+                Path::new(&p).display(),
+                Path::new(&p).display()
+            ),
+        ),
         None => root.join("boot/binaries").join(arch).join("supervisor"),
     };
-    let path = std::path::absolute(&path).unwrap_or(path);
     println!("cargo:rerun-if-changed={}", path.display());
 
     let bytes = match std::fs::read(&path) {
@@ -73,7 +84,7 @@ fn fail(arch: &str, path: Option<&Path>, why: &str) -> ! {
         eprintln!("    - build it offline:  cargo xtask supervisor --arch {arch}");
         eprintln!("    - or with Buildroot: copy boot/buildroot/{arch}.config to Buildroot's .config,");
         eprintln!("      run make, and copy output/images/vmlinux to boot/binaries/{arch}/supervisor");
-        eprintln!("    - or point DIOSIX_SUPERVISOR at a RISC-V Linux vmlinux of the right width");
+        eprintln!("    - or point DIOSIX_SUPERVISOR (an absolute path) at a RISC-V Linux vmlinux of the right width");
     }
     eprintln!();
     exit(1);
