@@ -2,8 +2,7 @@
 //! from inside the boot capsule, then checks the capsule still works.
 //!
 //! The seed is chosen here (or taken from `DIOSIX_FUZZ_SEED`) and shown
-//! with any failure, so the run can be replayed with
-//! `cargo xtask run --append "-- diosix.test=fuzz:<seed>"`.
+//! with any failure, with the commands that replay it.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -40,10 +39,12 @@ pub fn cases(t: Target) -> Vec<Case> {
         move || {
             let seed = seed()?;
             storm(t, seed).with_context(|| {
+                let guest = crate::paths::test_target_dir().join(t.triple()).join("debug/testguest");
                 format!(
                     "fuzz seed {seed:#x}: replay with DIOSIX_FUZZ_SEED={seed:#x} cargo xtask test --no-host --target {} fuzz, \
-                     or cargo xtask run --target {} --smp 2 --append \"-- diosix.test=fuzz:{seed:#x}\"",
+                     or DIOSIX_SUPERVISOR={} cargo xtask run --target {} --smp 2 --append \"-- diosix.test=fuzz:{seed:#x}\"",
                     t.arch(),
+                    guest.display(),
                     t.arch()
                 )
             })
