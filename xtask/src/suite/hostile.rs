@@ -30,6 +30,10 @@ pub fn cases(t: Target) -> Vec<Case> {
             anyhow::ensure!(starts("[diosix] boot capsule shut down") == 1, "expected only the real shutdown line\n{out}");
             Ok(())
         }),
+        case(format!("{a}: an ecall in the last word of the address space returns with the pc wrapped to 0"), move || {
+            let out = testguest::run(t, "top-ecall", None)?;
+            expect_all(&out, &["PASS an ecall in the last word of the address space returns and the pc wraps to 0"])
+        }),
         case(format!("{a}: a PMP entry locked by an earlier stage that opens memory to S-mode stops the boot, exit 2"), move || {
             let run = boot(t, 2, 256, Some("diosix.selftest=pmp-lock"))?;
             expect_exit(&run, 2)?;

@@ -89,6 +89,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         s if s == "fuzz" || s.starts_with("fuzz:") => super::fuzz::run(s, hart, &ram),
         "hext" => super::hext::run(hart, check),
         "spoof" => super::hostile::spoof(),
+        "top-ecall" => super::hostile::top_ecall(check),
         s => match s.strip_prefix("isolation:") {
             Some(what) => isolation(hart, what, &ram),
             None => check("scenario", false, format_args!("unknown scenario {s}")),
