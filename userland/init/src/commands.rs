@@ -54,6 +54,12 @@ pub const COMMANDS: &[Command] = &[
         run: echo,
     },
     Command {
+        name: "clock",
+        args: "",
+        help: "read the clocks from user space, sleep and time it, on each CPU",
+        run: crate::clock::run,
+    },
+    Command {
         name: "sh",
         args: "",
         help: "run /bin/sh, if installed",

@@ -2,7 +2,7 @@
 
 use crate::errno::{EBADF, ENOENT, ENOTDIR, Errno};
 use crate::fs::encode_dirents;
-use crate::os::{Exit, Fd, Os, Power, SysInfo};
+use crate::os::{Counter, CounterError, CpuSet, Exit, Fd, Os, Power, SysInfo};
 
 pub struct FakeOs {
     files: Vec<(String, Vec<u8>)>,
@@ -25,6 +25,26 @@ pub struct FakeOs {
     pub reaps: usize,
     /// Set when the init asked to end itself (`crash`).
     pub ended: bool,
+
+    /// The CPUs we may run on; we run on the lowest.
+    pub affinity: CpuSet,
+    /// Every `set_affinity` request.
+    pub pinned: Vec<CpuSet>,
+    pub affinity_error: Option<Errno>,
+    /// Where `current_cpu` says we are instead, if set.
+    pub stray_cpu: Option<u32>,
+    /// `CLOCK_MONOTONIC`; the time CSR counts it at `time_hz`.
+    pub now_ns: u64,
+    pub time_hz: u64,
+    /// Added to every sleep.
+    pub oversleep_ns: u64,
+    /// The time CSR stops counting.
+    pub time_frozen: bool,
+    pub instret: u64,
+    pub instret_frozen: bool,
+    /// Counter reads that fail, on a CPU.
+    pub counter_errors: Vec<(u32, Counter, CounterError)>,
+    pub counter_reads: Vec<(u32, Counter)>,
 }
 
 impl FakeOs {
@@ -46,11 +66,39 @@ impl FakeOs {
             power_requests: Vec::new(),
             reaps: 0,
             ended: false,
+            affinity: CpuSet([0b1111, 0, 0, 0]),
+            pinned: Vec::new(),
+            affinity_error: None,
+            stray_cpu: None,
+            now_ns: 5_000_000_000,
+            time_hz: 10_000_000,
+            oversleep_ns: 1_000_000,
+            time_frozen: false,
+            instret: 1000,
+            instret_frozen: false,
+            counter_errors: Vec::new(),
+            counter_reads: Vec::new(),
         }
     }
 
     pub fn file(&mut self, path: &str, text: &str) {
         self.files.push((path.into(), text.as_bytes().to_vec()));
+    }
+
+    pub fn file_bytes(&mut self, path: &str, bytes: &[u8]) {
+        self.files.push((path.into(), bytes.to_vec()));
+    }
+
+    /// Makes the last file added at `path` the one that is opened.
+    pub fn files_first(&mut self, path: &str) {
+        if let Some(i) = self.files.iter().rposition(|(p, _)| p == path) {
+            let f = self.files.remove(i);
+            self.files.insert(0, f);
+        }
+    }
+
+    fn cpu(&self) -> u32 {
+        self.affinity.iter().next().unwrap_or(0)
     }
 
     pub fn dir(&mut self, path: &str, entries: &[(&str, u8)]) {
@@ -170,5 +218,59 @@ impl Os for FakeOs {
     fn end_init(&mut self) -> Errno {
         self.ended = true;
         self.power_error
+    }
+
+    fn affinity(&mut self) -> Result<CpuSet, Errno> {
+        Ok(self.affinity)
+    }
+
+    fn set_affinity(&mut self, cpus: &CpuSet) -> Result<(), Errno> {
+        self.pinned.push(*cpus);
+        if let Some(e) = self.affinity_error {
+            return Err(e);
+        }
+        self.affinity = *cpus;
+        Ok(())
+    }
+
+    fn current_cpu(&mut self) -> Result<u32, Errno> {
+        Ok(self.stray_cpu.unwrap_or_else(|| self.cpu()))
+    }
+
+    fn monotonic_ns(&mut self) -> Result<u64, Errno> {
+        self.now_ns += 1000;
+        Ok(self.now_ns)
+    }
+
+    fn sleep_ns(&mut self, ns: u64) -> Result<(), Errno> {
+        self.now_ns += ns + self.oversleep_ns;
+        Ok(())
+    }
+
+    fn read_counter(&mut self, counter: Counter) -> Result<u64, CounterError> {
+        let cpu = self.cpu();
+        self.counter_reads.push((cpu, counter));
+        // A fork and a wait take a while.
+        self.now_ns += 300_000;
+        if let Some((_, _, e)) = self
+            .counter_errors
+            .iter()
+            .find(|(c, k, _)| *c == cpu && *k == counter)
+        {
+            return Err(*e);
+        }
+        Ok(match counter {
+            Counter::Time if self.time_frozen => 12345,
+            Counter::Time => {
+                (u128::from(self.now_ns) * u128::from(self.time_hz) / 1_000_000_000) as u64
+            }
+            Counter::Cycle => self.now_ns * 3,
+            Counter::Instret => {
+                if !self.instret_frozen {
+                    self.instret += 5000;
+                }
+                self.instret
+            }
+        })
     }
 }

@@ -36,6 +36,77 @@ pub enum Power {
     Restart,
 }
 
+/// A set of CPU numbers, as `sched_setaffinity(2)` takes it (up to
+/// [`CpuSet::MAX`] CPUs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuSet(pub [u64; 4]);
+
+impl CpuSet {
+    pub const MAX: u32 = 256;
+
+    /// The set with just `cpu` (empty if `cpu` is too large).
+    pub fn one(cpu: u32) -> Self {
+        let mut s = Self::default();
+        s.insert(cpu);
+        s
+    }
+
+    /// Adds `cpu`; false if it is too large to hold.
+    pub fn insert(&mut self, cpu: u32) -> bool {
+        if cpu >= Self::MAX {
+            return false;
+        }
+        self.0[(cpu / 64) as usize] |= 1 << (cpu % 64);
+        true
+    }
+
+    pub fn contains(&self, cpu: u32) -> bool {
+        cpu < Self::MAX && self.0[(cpu / 64) as usize] & (1 << (cpu % 64)) != 0
+    }
+
+    pub fn len(&self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The CPUs in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..Self::MAX).filter(|&c| self.contains(c))
+    }
+}
+
+/// A counter CSR that user space reads directly (Zicntr), if the levels
+/// below it allow (`scounteren`, `mcounteren`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    Time,
+    Cycle,
+    Instret,
+}
+
+impl Counter {
+    pub fn name(self) -> &'static str {
+        match self {
+            Counter::Time => "time",
+            Counter::Cycle => "cycle",
+            Counter::Instret => "instret",
+        }
+    }
+}
+
+/// Why a counter could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CounterError {
+    /// The process that read it ended without a value: killed by a signal
+    /// (SIGILL, 4, if the counter is not readable from U-mode), or exited.
+    Died(Exit),
+    /// A system call around the read (pipe, fork, wait) failed.
+    Os(Errno),
+}
+
 pub trait Os {
     /// Writes to the console (may buffer until `flush` or a newline).
     fn write(&mut self, bytes: &[u8]);
@@ -64,6 +135,21 @@ pub trait Os {
     /// Ends /init (as PID 1, the kernel then panics); returns only if it
     /// refused to.
     fn end_init(&mut self) -> Errno;
+
+    /// The CPUs this process may run on (`sched_getaffinity`).
+    fn affinity(&mut self) -> Result<CpuSet, Errno>;
+    /// Restricts this process to `cpus` (`sched_setaffinity`).
+    fn set_affinity(&mut self, cpus: &CpuSet) -> Result<(), Errno>;
+    /// The CPU this process is running on now (`getcpu`).
+    fn current_cpu(&mut self) -> Result<u32, Errno>;
+    /// `CLOCK_MONOTONIC`, in nanoseconds.
+    fn monotonic_ns(&mut self) -> Result<u64, Errno>;
+    /// Sleeps at least `ns` nanoseconds on `CLOCK_MONOTONIC`.
+    fn sleep_ns(&mut self, ns: u64) -> Result<(), Errno>;
+    /// Reads `counter` with its user-level instruction (`rdtime` and so on)
+    /// in a child process, on the CPU this process is pinned to, so that a
+    /// trap (SIGILL) ends only that child.
+    fn read_counter(&mut self, counter: Counter) -> Result<u64, CounterError>;
 }
 
 /// Lets `write!` and `writeln!` print to an [`Os`].

@@ -1,7 +1,7 @@
 //! Reading and parsing /proc and /sys text files.
 
 use crate::errno::Errno;
-use crate::os::Os;
+use crate::os::{CpuSet, Os};
 
 /// Lines longer than this are cut; every parser here only needs a line's start.
 const LINE_KEEP: usize = 128;
@@ -149,6 +149,32 @@ pub fn count_cpu_list(text: &[u8]) -> Option<u32> {
     Some(total)
 }
 
+/// The CPUs of a kernel CPU list such as `0-3,6`; `None` if it is empty,
+/// malformed or names a CPU beyond [`CpuSet::MAX`].
+pub fn parse_cpu_list(text: &[u8]) -> Option<CpuSet> {
+    let text = text.trim_ascii();
+    if text.is_empty() {
+        return None;
+    }
+    let mut set = CpuSet::default();
+    for part in text.split(|&b| b == b',') {
+        let (lo, hi) = match part.iter().position(|&b| b == b'-') {
+            Some(dash) => (number(&part[..dash])?, number(&part[dash + 1..])?),
+            None => {
+                let n = number(part)?;
+                (n, n)
+            }
+        };
+        if lo > hi || hi >= CpuSet::MAX {
+            return None;
+        }
+        for cpu in lo..=hi {
+            set.insert(cpu);
+        }
+    }
+    Some(set)
+}
+
 fn number(text: &[u8]) -> Option<u32> {
     let s = core::str::from_utf8(text.trim_ascii()).ok()?;
     s.parse().ok()
@@ -271,5 +297,17 @@ SwapTotal:             0 kB
         assert_eq!(count_cpu_list(b""), None);
         assert_eq!(count_cpu_list(b"3-1"), None);
         assert_eq!(count_cpu_list(b"a-b"), None);
+    }
+
+    #[test]
+    fn cpu_lists_as_sets() {
+        let set = parse_cpu_list(b"0-2,5\n").unwrap();
+        assert_eq!(set.iter().collect::<Vec<_>>(), [0, 1, 2, 5]);
+        assert_eq!(set.len(), 4);
+        assert_eq!(parse_cpu_list(b"255").map(|s| s.len()), Some(1));
+        assert_eq!(parse_cpu_list(b"256"), None);
+        assert_eq!(parse_cpu_list(b"3-1"), None);
+        assert_eq!(parse_cpu_list(b" \n"), None);
+        assert_eq!(parse_cpu_list(b"1,x"), None);
     }
 }

@@ -5,7 +5,7 @@ use core::ffi::CStr;
 use super::sys;
 use super::tty::Tty;
 use crate::errno::{EINTR, ENAMETOOLONG, EPERM, Errno};
-use crate::os::{Exit, Fd, Os, Power, SysInfo};
+use crate::os::{Counter, CounterError, CpuSet, Exit, Fd, Os, Power, SysInfo};
 
 const STDIN: i32 = 0;
 const STDOUT: i32 = 1;
@@ -195,6 +195,83 @@ impl Os for Linux {
 
     fn reap(&mut self) {
         while let Ok(Some(_)) = sys::waitid(sys::P_ALL, 0, sys::WNOHANG) {}
+    }
+
+    fn affinity(&mut self) -> Result<CpuSet, Errno> {
+        sys::sched_getaffinity().map(CpuSet)
+    }
+
+    fn set_affinity(&mut self, cpus: &CpuSet) -> Result<(), Errno> {
+        sys::sched_setaffinity(&cpus.0)
+    }
+
+    fn current_cpu(&mut self) -> Result<u32, Errno> {
+        sys::getcpu()
+    }
+
+    fn monotonic_ns(&mut self) -> Result<u64, Errno> {
+        let ts = sys::clock_gettime(sys::CLOCK_MONOTONIC)?;
+        Ok((ts.sec.max(0) as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ts.nsec.max(0) as u64))
+    }
+
+    fn sleep_ns(&mut self, ns: u64) -> Result<(), Errno> {
+        let mut request = sys::Timespec {
+            sec: (ns / 1_000_000_000) as i64,
+            nsec: (ns % 1_000_000_000) as i64,
+        };
+        loop {
+            let mut remaining = sys::Timespec::default();
+            match sys::clock_nanosleep(sys::CLOCK_MONOTONIC, &request, &mut remaining) {
+                Err(EINTR) => request = remaining,
+                other => return other,
+            }
+        }
+    }
+
+    fn read_counter(&mut self, counter: Counter) -> Result<u64, CounterError> {
+        let [rx, tx] = sys::pipe().map_err(CounterError::Os)?;
+        self.flush();
+        let pid = match sys::fork() {
+            Ok(0) => {
+                // The child: read, hand the value over, end.
+                let value = match counter {
+                    Counter::Time => sys::rdtime(),
+                    Counter::Cycle => sys::rdcycle(),
+                    Counter::Instret => sys::rdinstret(),
+                };
+                let ok = sys::write(tx, &value.to_le_bytes()) == Ok(8);
+                sys::exit_group(if ok { 0 } else { 1 })
+            }
+            Ok(pid) => pid,
+            Err(e) => {
+                sys::close(rx);
+                sys::close(tx);
+                return Err(CounterError::Os(e));
+            }
+        };
+        // Without our write end, a child that died leaves the pipe empty
+        // and at its end rather than blocking the read below.
+        sys::close(tx);
+        let exit = wait_for(pid);
+        let mut bytes = [0u8; 8];
+        let mut got = 0;
+        while got < bytes.len() {
+            match sys::read(rx, &mut bytes[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(EINTR) => {}
+                Err(_) => break,
+            }
+        }
+        sys::close(rx);
+        match exit {
+            Ok(Exit::Code(0)) if got == bytes.len() => Ok(u64::from_le_bytes(bytes)),
+            Ok(Exit::Code(0)) => Err(CounterError::Died(Exit::Code(0))),
+            Ok(how) => Err(CounterError::Died(how)),
+            Err(e) => Err(CounterError::Os(e)),
+        }
     }
 }
 

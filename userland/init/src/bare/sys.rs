@@ -4,8 +4,14 @@
 //! Linux RISC-V convention: number in `a7`, arguments in `a0`..`a5`, result
 //! (or `-errno`) in `a0`; `ecall` preserves every other register. Numbers
 //! are from the kernel's scripts/syscall.tbl and are the same on rv32 and
-//! rv64 for every call used here (rv32 lacks the time32 calls such as
-//! `wait4`, so children are waited for with `waitid`).
+//! rv64 for every call used here except the clock calls: rv32 lacks the
+//! time32 calls (`clock_gettime`, `clock_nanosleep`, `wait4`), so it uses
+//! their `_time64` forms, whose `struct __kernel_timespec` has the same
+//! layout as rv64's `struct timespec`; children are waited for with
+//! `waitid` on both.
+//!
+//! It also reads the user-level counter CSRs (`time`, `cycle`, `instret`),
+//! which trap with SIGILL unless the levels below allow it.
 
 use core::arch::{asm, global_asm};
 use core::ffi::{CStr, c_char};
@@ -37,6 +43,20 @@ mod nr {
     pub const SYSINFO: usize = 179;
     pub const CLONE: usize = 220;
     pub const EXECVE: usize = 221;
+    pub const PIPE2: usize = 59;
+    pub const SCHED_SETAFFINITY: usize = 122;
+    pub const SCHED_GETAFFINITY: usize = 123;
+    pub const GETCPU: usize = 168;
+    #[cfg(target_pointer_width = "64")]
+    pub const CLOCK_GETTIME: usize = 113;
+    #[cfg(target_pointer_width = "64")]
+    pub const CLOCK_NANOSLEEP: usize = 115;
+    /// `clock_gettime64`.
+    #[cfg(target_pointer_width = "32")]
+    pub const CLOCK_GETTIME: usize = 403;
+    /// `clock_nanosleep_time64`.
+    #[cfg(target_pointer_width = "32")]
+    pub const CLOCK_NANOSLEEP: usize = 407;
 }
 
 global_asm!(
@@ -470,4 +490,177 @@ pub fn waitid(idtype: usize, id: i32, options: usize) -> Result<Option<Child>, E
         code: info[2],
         status: info[base + 2],
     }))
+}
+
+/// `pipe2(O_CLOEXEC)`: the read end and the write end.
+pub fn pipe() -> Result<[i32; 2], Errno> {
+    let mut fds = [0i32; 2];
+    // SAFETY: the kernel writes two ints into `fds`.
+    check(unsafe {
+        syscall(
+            nr::PIPE2,
+            [
+                ptr::from_mut(&mut fds) as usize,
+                O_CLOEXEC as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
+    })?;
+    Ok(fds)
+}
+
+/// A CPU mask as the affinity calls take it: 256 bits, which on both rv32
+/// (`unsigned long` of 32 bits) and rv64 is the kernel's layout, as RISC-V
+/// is little-endian.
+pub type CpuMask = [u64; 4];
+
+/// `sched_getaffinity(0, ...)`: this thread's allowed CPUs.
+pub fn sched_getaffinity() -> Result<CpuMask, Errno> {
+    let mut mask: CpuMask = [0; 4];
+    // SAFETY: the kernel writes at most size_of::<CpuMask>() bytes into mask.
+    check(unsafe {
+        syscall(
+            nr::SCHED_GETAFFINITY,
+            [
+                0,
+                size_of::<CpuMask>(),
+                ptr::from_mut(&mut mask) as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+    })?;
+    Ok(mask)
+}
+
+/// `sched_setaffinity(0, ...)`: restricts this thread to `mask`.
+pub fn sched_setaffinity(mask: &CpuMask) -> Result<(), Errno> {
+    // SAFETY: the kernel reads size_of::<CpuMask>() bytes from mask.
+    check(unsafe {
+        syscall(
+            nr::SCHED_SETAFFINITY,
+            [0, size_of::<CpuMask>(), p(mask), 0, 0, 0],
+        )
+    })
+    .map(drop)
+}
+
+/// `getcpu`: the CPU this thread runs on.
+pub fn getcpu() -> Result<u32, Errno> {
+    let mut cpu: u32 = 0;
+    // SAFETY: the kernel writes one unsigned int into `cpu`; the node and
+    // cache pointers are null, which it accepts.
+    check(unsafe {
+        syscall(
+            nr::GETCPU,
+            [ptr::from_mut(&mut cpu) as usize, 0, 0, 0, 0, 0],
+        )
+    })?;
+    Ok(cpu)
+}
+
+pub const CLOCK_MONOTONIC: usize = 1;
+
+/// `struct __kernel_timespec` (rv32's time64 calls; rv64's `timespec`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct Timespec {
+    pub sec: i64,
+    pub nsec: i64,
+}
+
+/// `clock_gettime` (`clock_gettime64` on rv32).
+pub fn clock_gettime(clock: usize) -> Result<Timespec, Errno> {
+    let mut ts = Timespec::default();
+    // SAFETY: the kernel writes one struct __kernel_timespec into `ts`.
+    check(unsafe {
+        syscall(
+            nr::CLOCK_GETTIME,
+            [clock, ptr::from_mut(&mut ts) as usize, 0, 0, 0, 0],
+        )
+    })?;
+    Ok(ts)
+}
+
+/// A relative `clock_nanosleep` (`clock_nanosleep_time64` on rv32);
+/// `Err(EINTR)` leaves what was left in `remaining`.
+pub fn clock_nanosleep(
+    clock: usize,
+    request: &Timespec,
+    remaining: &mut Timespec,
+) -> Result<(), Errno> {
+    // SAFETY: the kernel reads one struct __kernel_timespec from `request`
+    // and may write one into `remaining`; both live for the call.
+    check(unsafe {
+        syscall(
+            nr::CLOCK_NANOSLEEP,
+            [
+                clock,
+                0,
+                p(request),
+                ptr::from_mut(remaining) as usize,
+                0,
+                0,
+            ],
+        )
+    })
+    .map(drop)
+}
+
+/// Reads a user-level counter CSR (`rdtime`, `rdcycle`, `rdinstret`): on
+/// rv32 its high half, low half and high half again until the two high
+/// halves agree.
+macro_rules! read_counter {
+    ($name:literal) => {{
+        #[cfg(target_pointer_width = "64")]
+        {
+            let value: u64;
+            // SAFETY: reading a counter CSR touches no memory or other
+            // register; if U-mode may not read it, the CPU raises an
+            // illegal-instruction trap and Linux kills the process with
+            // SIGILL, which is why only a throwaway child calls this.
+            unsafe {
+                asm!(concat!("csrr {0}, ", $name), out(reg) value, options(nomem, nostack));
+            }
+            value
+        }
+        #[cfg(target_pointer_width = "32")]
+        loop {
+            let (hi, lo, hi2): (u32, u32, u32);
+            // SAFETY: as for rv64 above: no memory is touched, and a trap
+            // ends this (child) process with SIGILL.
+            unsafe {
+                asm!(
+                    concat!("csrr {0}, ", $name, "h"),
+                    concat!("csrr {1}, ", $name),
+                    concat!("csrr {2}, ", $name, "h"),
+                    out(reg) hi, out(reg) lo, out(reg) hi2,
+                    options(nomem, nostack),
+                );
+            }
+            if hi == hi2 {
+                break (u64::from(hi) << 32) | u64::from(lo);
+            }
+        }
+    }};
+}
+
+/// The `time` CSR (`rdtime`). Raises SIGILL where U-mode may not read it.
+pub fn rdtime() -> u64 {
+    read_counter!("time")
+}
+
+/// The `cycle` CSR (`rdcycle`). Raises SIGILL where U-mode may not read it.
+pub fn rdcycle() -> u64 {
+    read_counter!("cycle")
+}
+
+/// The `instret` CSR (`rdinstret`). Raises SIGILL where U-mode may not
+/// read it.
+pub fn rdinstret() -> u64 {
+    read_counter!("instret")
 }
