@@ -3,6 +3,7 @@
 //! `N passed, N failed`.
 
 pub mod boot_capsule;
+pub mod clocks;
 pub mod fixture;
 pub mod fuzz;
 pub mod hostile;
@@ -41,6 +42,7 @@ pub fn all(targets: &[Target]) -> Vec<Case> {
         cases.extend(nofpu::cases(t));
         cases.extend(linux::cases(t));
         cases.extend(boot_capsule::cases(t));
+        cases.extend(clocks::cases(t));
     }
     cases
 }
