@@ -31,6 +31,7 @@ mod bare {
     pub mod reflect;
     pub mod report;
     pub mod sbi_host;
+    pub mod sbi_state;
     pub mod settings;
     pub mod supervisor;
     pub mod timer;

@@ -1,9 +1,12 @@
 //! Decoding and dispatching one SBI call.
 
 use sbi_spec::binary::SbiRet;
-use sbi_spec::{base, dbcn, hsm, legacy, rfnc, spi, srst, time};
+use sbi_spec::pmu::firmware_event as fw;
+use sbi_spec::{base, dbcn, fwft, hsm, legacy, pmu, rfnc, spi, srst, susp, time};
 
 use crate::HartSet;
+use crate::fwft::Fwft;
+use crate::pmu::{HwOp, HwOps, Pmu};
 
 /// One `ecall`: extension in a7, function in a6, arguments in a0..a5.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +32,36 @@ pub enum ResetKind {
     WarmReboot,
 }
 
+/// How a vcore suspends; it waits until an interrupt it has enabled in
+/// `sie` is pending, then resumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suspend {
+    /// HSM retentive suspend: the call returns success.
+    Retentive,
+    /// HSM non-retentive suspend: the vcore resumes in S-mode at `addr`
+    /// with a0 = its hart id, a1 = `opaque`, satp = 0 and sstatus.SIE = 0,
+    /// as after `hart_start`.
+    NonRetentive { addr: usize, opaque: usize },
+    /// SUSP suspend to RAM (every other vcore of the capsule is stopped):
+    /// resumes as a non-retentive suspend does.
+    System { addr: usize, opaque: usize },
+}
+
+/// SBI extension state kept per vcore; nothing in it is shared with
+/// another vcore or capsule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VcoreState {
+    pub pmu: Pmu,
+    pub fwft: Fwft,
+}
+
+impl VcoreState {
+    /// The state of a vcore just started (its "hart reset").
+    pub const fn new() -> VcoreState {
+        VcoreState { pmu: Pmu::new(), fwft: Fwft::new() }
+    }
+}
+
 /// What the hypervisor must do after the call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -38,6 +71,8 @@ pub enum Action {
     ReturnLegacy(usize),
     /// The calling hart stops (HSM `hart_stop`).
     StopHart,
+    /// The calling hart suspends (HSM `hart_suspend`, SUSP).
+    Suspend(Suspend),
     /// The capsule asked to be shut down or rebooted.
     Reset { kind: ResetKind, reason: u32 },
 }
@@ -58,8 +93,12 @@ pub trait Host {
     fn hart_start(&mut self, hart: usize, addr: usize, opaque: usize) -> SbiRet;
     /// One of sbi_spec::hsm::hart_state.
     fn hart_status(&self, hart: usize) -> usize;
-    /// Wait for an interrupt, then return (retentive suspend).
-    fn suspend(&mut self);
+    /// The calling vcore's id.
+    fn this_hart(&self) -> usize;
+    /// Runs `f` on the calling vcore's own SBI state.
+    fn vcore_state<R>(&mut self, f: impl FnOnce(&mut VcoreState) -> R) -> R;
+    /// Carries out `op` on the calling vcore's hardware counter.
+    fn counter_op(&mut self, op: HwOp);
     fn console_write(&mut self, bytes: &[u8]);
     /// Bytes of console input available now, at most `buf.len()`.
     fn console_read(&mut self, buf: &mut [u8]) -> usize;
@@ -79,8 +118,18 @@ pub trait Host {
     fn impl_version(&self) -> usize;
 }
 
-const EXTENSIONS: [usize; 7] =
-    [base::EID_BASE, time::EID_TIME, spi::EID_SPI, rfnc::EID_RFNC, hsm::EID_HSM, srst::EID_SRST, dbcn::EID_DBCN];
+const EXTENSIONS: [usize; 10] = [
+    base::EID_BASE,
+    time::EID_TIME,
+    spi::EID_SPI,
+    rfnc::EID_RFNC,
+    hsm::EID_HSM,
+    srst::EID_SRST,
+    dbcn::EID_DBCN,
+    pmu::EID_PMU,
+    susp::EID_SUSP,
+    fwft::EID_FWFT,
+];
 
 fn ok(value: usize) -> Action {
     Action::Return(SbiRet::success(value))
@@ -101,17 +150,26 @@ fn phys(lo: usize, hi: usize) -> Option<u64> {
     if usize::BITS == 32 { Some(wide(lo, hi)) } else { (hi == 0).then_some(lo as u64) }
 }
 
+/// Firmware event `code` happened `n` times on the calling vcore.
+fn count<H: Host>(host: &mut H, code: usize, n: usize) {
+    if n != 0 {
+        host.vcore_state(|s| s.pmu.count(code, n));
+    }
+}
+
 pub fn dispatch<H: Host>(host: &mut H, call: Call) -> Action {
     let a = call.args;
     match call.eid {
         base::EID_BASE => base_call(host, call.fid, a[0]),
         time::EID_TIME if call.fid == time::SET_TIMER => {
             host.set_timer(wide(a[0], a[1]));
+            count(host, fw::SET_TIMER, 1);
             ok(0)
         }
         spi::EID_SPI if call.fid == spi::SEND_IPI => match HartSet::from_mask(a[0], a[1], host.harts()) {
             Ok(set) => {
                 set.iter().for_each(|h| host.send_ipi(h));
+                count(host, fw::IPI_SENT, set.iter().count());
                 ok(0)
             }
             Err(e) => err(e),
@@ -120,6 +178,9 @@ pub fn dispatch<H: Host>(host: &mut H, call: Call) -> Action {
         hsm::EID_HSM => hsm_call(host, call.fid, a),
         srst::EID_SRST if call.fid == srst::SYSTEM_RESET => reset_call(a[0], a[1]),
         dbcn::EID_DBCN => console_call(host, call.fid, a),
+        pmu::EID_PMU => pmu_call(host, call.fid, a),
+        susp::EID_SUSP if call.fid == susp::SUSPEND => system_suspend(host, a),
+        fwft::EID_FWFT => Action::Return(host.vcore_state(|s| s.fwft.call(call.fid, a[0], a[1], a[2]))),
         legacy::LEGACY_SET_TIMER..=legacy::LEGACY_SHUTDOWN => legacy_call(host, call.eid, a),
         _ => err(SbiRet::not_supported()),
     }
@@ -152,9 +213,18 @@ fn fence_call<H: Host>(host: &mut H, fid: usize, a: [usize; 6]) -> Action {
     match HartSet::from_mask(a[0], a[1], host.harts()) {
         Ok(set) => {
             set.iter().for_each(|h| host.remote_fence(h, fence));
+            count(host, fence_event(fence), set.iter().count());
             ok(0)
         }
         Err(e) => err(e),
+    }
+}
+
+fn fence_event(fence: Fence) -> usize {
+    match fence {
+        Fence::I => fw::FENCE_I_SENT,
+        Fence::Vma { asid: None, .. } => fw::SFENCE_VMA_SENT,
+        Fence::Vma { asid: Some(_), .. } => fw::SFENCE_VMA_ASID_SENT,
     }
 }
 
@@ -173,20 +243,61 @@ fn hsm_call<H: Host>(host: &mut H, fid: usize, a: [usize; 6]) -> Action {
         hsm::HART_GET_STATUS => {
             if host.harts().contains(a[0]) { ok(host.hart_status(a[0])) } else { err(SbiRet::invalid_param()) }
         }
+        // suspend_type is 32 bits wide: the register's upper half is ignored.
         hsm::HART_SUSPEND => match a[0] as u32 {
-            hsm::suspend_type::RETENTIVE => {
-                host.suspend();
-                ok(0)
+            hsm::suspend_type::RETENTIVE => Action::Suspend(Suspend::Retentive),
+            hsm::suspend_type::NON_RETENTIVE => {
+                if !host.owns(a[1] as u64, 4) {
+                    return err(SbiRet::invalid_address());
+                }
+                Action::Suspend(Suspend::NonRetentive { addr: a[1], opaque: a[2] })
             }
-            // Reserved suspend types.
-            t if (1..0x1000_0000).contains(&t) || (0x8000_0001..0x9000_0000).contains(&t) => {
-                err(SbiRet::invalid_param())
-            }
-            // Non-retentive and platform-specific types are valid, but not offered.
-            _ => err(SbiRet::not_supported()),
+            // Reserved types, and platform-specific ones (none implemented).
+            _ => err(SbiRet::invalid_param()),
         },
         _ => err(SbiRet::not_supported()),
     }
+}
+
+/// SUSP `system_suspend`: suspend to RAM (sleep type 0) only, once every
+/// other vcore of the capsule has stopped.
+fn system_suspend<H: Host>(host: &mut H, a: [usize; 6]) -> Action {
+    const SUSPEND_TO_RAM: u32 = 0;
+    // sleep_type is 32 bits wide; every other type is reserved or
+    // platform-specific, and none of those is implemented.
+    if a[0] as u32 != SUSPEND_TO_RAM {
+        return err(SbiRet::invalid_param());
+    }
+    if !host.owns(a[1] as u64, 4) {
+        return err(SbiRet::invalid_address());
+    }
+    let me = host.this_hart();
+    let others_stopped = host
+        .harts()
+        .iter()
+        .filter(|&h| h != me)
+        .all(|h| host.hart_status(h) == hsm::hart_state::STOPPED);
+    if !others_stopped {
+        return err(SbiRet::denied());
+    }
+    Action::Suspend(Suspend::System { addr: a[1], opaque: a[2] })
+}
+
+fn pmu_call<H: Host>(host: &mut H, fid: usize, a: [usize; 6]) -> Action {
+    let (ret, ops): (SbiRet, HwOps) = host.vcore_state(|s| match fid {
+        pmu::NUM_COUNTERS => (s.pmu.num_counters(), HwOps::default()),
+        pmu::COUNTER_GET_INFO => (s.pmu.info(a[0]), HwOps::default()),
+        // event_data (a4, a5) matters only for raw events, not offered.
+        pmu::COUNTER_CONFIG_MATCHING => s.pmu.config(a[0], a[1], a[2], a[3]),
+        pmu::COUNTER_START => s.pmu.start(a[0], a[1], a[2], wide(a[3], a[4])),
+        pmu::COUNTER_STOP => s.pmu.stop(a[0], a[1], a[2]),
+        pmu::COUNTER_FW_READ => (s.pmu.fw_read(a[0], false), HwOps::default()),
+        pmu::COUNTER_FW_READ_HI => (s.pmu.fw_read(a[0], true), HwOps::default()),
+        // No snapshot shared memory; event_get_info is SBI v3.0.
+        _ => (SbiRet::not_supported(), HwOps::default()),
+    });
+    ops.iter().for_each(|op| host.counter_op(op));
+    err(ret)
 }
 
 fn reset_call(kind: usize, reason: usize) -> Action {
@@ -261,6 +372,7 @@ fn legacy_call<H: Host>(host: &mut H, eid: usize, a: [usize; 6]) -> Action {
     match eid {
         legacy::LEGACY_SET_TIMER => {
             host.set_timer(wide(a[0], a[1]));
+            count(host, fw::SET_TIMER, 1);
             Action::ReturnLegacy(0)
         }
         legacy::LEGACY_CONSOLE_PUTCHAR => {
@@ -279,6 +391,7 @@ fn legacy_call<H: Host>(host: &mut H, eid: usize, a: [usize; 6]) -> Action {
         legacy::LEGACY_SEND_IPI => match legacy_mask(host, a[0]) {
             Some(set) => {
                 set.iter().for_each(|h| host.send_ipi(h));
+                count(host, fw::IPI_SENT, set.iter().count());
                 Action::ReturnLegacy(0)
             }
             None => Action::ReturnLegacy(FAILED),
@@ -294,6 +407,7 @@ fn legacy_call<H: Host>(host: &mut H, eid: usize, a: [usize; 6]) -> Action {
             match legacy_mask(host, a[0]) {
                 Some(set) => {
                     set.iter().for_each(|h| host.remote_fence(h, fence));
+                    count(host, fence_event(fence), set.iter().count());
                     Action::ReturnLegacy(0)
                 }
                 None => Action::ReturnLegacy(FAILED),

@@ -1,4 +1,5 @@
-//! The SBI (v2.0) that diosix implements for its capsules' kernels.
+//! The SBI (v2.0, plus FWFT from v3.0) that diosix implements for its
+//! capsules' kernels.
 //!
 //! This crate decodes an `ecall` from S-mode, checks its arguments, and
 //! asks the hypervisor (through [`Host`]) to do the work; it never touches
@@ -11,9 +12,11 @@
 #![cfg_attr(not(test), no_std)]
 
 mod dispatch;
+pub mod fwft;
 mod harts;
+pub mod pmu;
 
-pub use dispatch::{Action, Call, Fence, Host, ResetKind, dispatch};
+pub use dispatch::{Action, Call, Fence, Host, ResetKind, Suspend, VcoreState, dispatch};
 pub use harts::HartSet;
 pub use sbi_spec::binary::SbiRet;
 

@@ -1,7 +1,8 @@
 //! Every SBI call diosix offers, and hostile variants of them, against a
 //! recording fake of the hypervisor.
 
-use sbi::{Action, Call, Fence, HartSet, Host, ResetKind, SbiRet, dispatch};
+use sbi::pmu::HwOp;
+use sbi::{Action, Call, Fence, HartSet, Host, ResetKind, SbiRet, Suspend, VcoreState, dispatch};
 
 const BASE: usize = 0x10;
 const TIME: usize = 0x5449_4D45;
@@ -11,6 +12,8 @@ const HSM: usize = 0x0048_534D;
 const SRST: usize = 0x5352_5354;
 const DBCN: usize = 0x4442_434E;
 const PMU: usize = 0x0050_4D55;
+const SUSP: usize = 0x5355_5350;
+const FWFT: usize = 0x4657_4654;
 
 const RAM_BASE: u64 = 0x8020_0000;
 
@@ -21,8 +24,9 @@ struct Fake {
     cleared: usize,
     fences: Vec<(usize, Fence)>,
     started: Vec<(usize, usize, usize)>,
-    suspended: usize,
     out: Vec<u8>,
+    state: VcoreState,
+    counter_ops: Vec<HwOp>,
     input: Vec<u8>,
     ram: Vec<u8>,
 }
@@ -59,8 +63,14 @@ impl Host for Fake {
     fn hart_status(&self, hart: usize) -> usize {
         if hart == 0 || self.started.iter().any(|s| s.0 == hart) { 0 } else { 1 }
     }
-    fn suspend(&mut self) {
-        self.suspended += 1;
+    fn this_hart(&self) -> usize {
+        0
+    }
+    fn vcore_state<R>(&mut self, f: impl FnOnce(&mut VcoreState) -> R) -> R {
+        f(&mut self.state)
+    }
+    fn counter_op(&mut self, op: HwOp) {
+        self.counter_ops.push(op);
     }
     fn console_write(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
@@ -116,10 +126,10 @@ fn base_identifies_diosix_and_probes_extensions() {
     assert_eq!(call(h, BASE, 0, &[]), ret(0x0200_0000), "spec version 2.0");
     assert_eq!(call(h, BASE, 1, &[]), ret(5), "implementation ID 5 is Diosix");
     assert_eq!(call(h, BASE, 2, &[]), ret(0x0001_0000));
-    for ext in [BASE, TIME, IPI, RFNC, HSM, SRST, DBCN, 0x00, 0x01, 0x02, 0x08] {
+    for ext in [BASE, TIME, IPI, RFNC, HSM, SRST, DBCN, PMU, SUSP, FWFT, 0x00, 0x01, 0x02, 0x08] {
         assert_eq!(call(h, BASE, 3, &[ext]), ret(1), "extension {ext:#x} must be present");
     }
-    for ext in [PMU, 0x09, 0x4E41_434C, usize::MAX] {
+    for ext in [0x09, 0x4E41_434C, 0x0053_5441, 0x4350_5043, 0x0053_5345, usize::MAX] {
         assert_eq!(call(h, BASE, 3, &[ext]), ret(0), "extension {ext:#x} must be absent");
     }
     assert_eq!(call(h, BASE, 4, &[]), ret(0x11));
@@ -131,7 +141,22 @@ fn base_identifies_diosix_and_probes_extensions() {
 #[test]
 fn unknown_extensions_and_functions_are_not_supported() {
     let h = &mut Fake::new();
-    for (eid, fid) in [(PMU, 0), (0x0A00_0000, 0), (TIME, 1), (IPI, 1), (SRST, 1), (DBCN, 3), (HSM, 4), (RFNC, 3), (RFNC, 6)] {
+    for (eid, fid) in [
+        (0x0A00_0000, 0),
+        (TIME, 1),
+        (IPI, 1),
+        (SRST, 1),
+        (DBCN, 3),
+        (HSM, 4),
+        (RFNC, 3),
+        (RFNC, 6),
+        (PMU, 7),
+        (PMU, 8),
+        (PMU, 9),
+        (SUSP, 1),
+        (FWFT, 2),
+        (FWFT, usize::MAX),
+    ] {
         assert_eq!(call(h, eid, fid, &[]), Action::Return(SbiRet::not_supported()), "{eid:#x}/{fid}");
     }
 }
@@ -182,10 +207,55 @@ fn hart_state_management() {
     assert_eq!(call(h, HSM, 0, &[2, 0x8000_0000, 0]), Action::Return(SbiRet::invalid_address()));
     assert_eq!(call(h, HSM, 2, &[9]), Action::Return(SbiRet::invalid_param()));
     assert_eq!(call(h, HSM, 1, &[]), Action::StopHart);
-    assert_eq!(call(h, HSM, 3, &[0]), ret(0));
-    assert_eq!(h.suspended, 1);
-    assert_eq!(call(h, HSM, 3, &[0x8000_0000]), Action::Return(SbiRet::not_supported()));
-    assert_eq!(call(h, HSM, 3, &[5]), Action::Return(SbiRet::invalid_param()));
+}
+
+#[test]
+fn hart_suspend() {
+    let h = &mut Fake::new();
+    let resume = RAM_BASE as usize + 0x200;
+    assert_eq!(call(h, HSM, 3, &[0]), Action::Suspend(Suspend::Retentive));
+    assert_eq!(
+        call(h, HSM, 3, &[0x8000_0000, resume, 0xfeed]),
+        Action::Suspend(Suspend::NonRetentive { addr: resume, opaque: 0xfeed })
+    );
+    // A retentive suspend has no resume address to check.
+    assert_eq!(call(h, HSM, 3, &[0, 0x8000_0000, 0]), Action::Suspend(Suspend::Retentive));
+    // Reserved types, and platform-specific ones (none implemented).
+    for t in [1, 5, 0x0fff_ffff, 0x1000_0000, 0x7fff_ffff, 0x8000_0001, 0x8fff_ffff, 0x9000_0000, 0xffff_ffff] {
+        assert_eq!(call(h, HSM, 3, &[t, resume, 0]), Action::Return(SbiRet::invalid_param()), "type {t:#x}");
+    }
+    // Resuming outside the capsule: hypervisor memory, past the end, wrapping.
+    for addr in [0x8000_0000, RAM_BASE as usize + 0xffe, usize::MAX - 1, 0] {
+        assert_eq!(
+            call(h, HSM, 3, &[0x8000_0000, addr, 0]),
+            Action::Return(SbiRet::invalid_address()),
+            "resume at {addr:#x}"
+        );
+    }
+    if usize::BITS == 64 {
+        // suspend_type is 32 bits wide: the register's upper half is ignored.
+        assert_eq!(call(h, HSM, 3, &[0x1_0000_0000]), Action::Suspend(Suspend::Retentive));
+        assert_eq!(call(h, HSM, 3, &[0x1_0000_0001]), Action::Return(SbiRet::invalid_param()));
+    }
+}
+
+#[test]
+fn system_suspend() {
+    let h = &mut Fake::new();
+    let resume = RAM_BASE as usize + 0x200;
+    assert_eq!(call(h, SUSP, 0, &[0, resume, 7]), Action::Suspend(Suspend::System { addr: resume, opaque: 7 }));
+    for t in [1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff] {
+        assert_eq!(call(h, SUSP, 0, &[t, resume, 0]), Action::Return(SbiRet::invalid_param()), "type {t:#x}");
+    }
+    for addr in [0x8000_0000, RAM_BASE as usize + 0x1000, usize::MAX] {
+        assert_eq!(call(h, SUSP, 0, &[0, addr, 0]), Action::Return(SbiRet::invalid_address()), "{addr:#x}");
+    }
+    // Another vcore running (or about to): denied.
+    assert_eq!(call(h, HSM, 0, &[2, resume, 0]), ret(0));
+    assert_eq!(call(h, SUSP, 0, &[0, resume, 0]), Action::Return(SbiRet::denied()));
+    // A bad type or address is reported before the other vcores are looked at.
+    assert_eq!(call(h, SUSP, 0, &[1, resume, 0]), Action::Return(SbiRet::invalid_param()));
+    assert_eq!(call(h, SUSP, 0, &[0, 0x8000_0000, 0]), Action::Return(SbiRet::invalid_address()));
 }
 
 #[test]
@@ -255,4 +325,148 @@ fn legacy_calls() {
     assert_eq!(call(h, 0x04, 0, &[0x8000_0000]), Action::ReturnLegacy(usize::MAX - 1));
     assert_eq!(h.ipis.len(), 2);
     assert_eq!(call(h, 0x08, 0, &[]), Action::Reset { kind: ResetKind::Shutdown, reason: 0 });
+}
+
+const NOT_SUPPORTED: Action = Action::Return(SbiRet::not_supported());
+const INVALID: Action = Action::Return(SbiRet::invalid_param());
+const FW_TOP: usize = 1 << (usize::BITS - 1);
+
+#[test]
+fn pmu_counters_and_their_info() {
+    let h = &mut Fake::new();
+    assert_eq!(call(h, PMU, 0, &[]), ret(19));
+    assert_eq!(call(h, PMU, 1, &[0]), ret(0xc00 | (63 << 12)), "cycle: CSR 0xc00, 64 bits");
+    assert_eq!(call(h, PMU, 1, &[1]), INVALID, "time is no counter");
+    assert_eq!(call(h, PMU, 1, &[2]), ret(0xc02 | (63 << 12)), "instret");
+    for idx in 3..19 {
+        assert_eq!(call(h, PMU, 1, &[idx]), ret(FW_TOP | (63 << 12)), "firmware counter {idx}");
+    }
+    for idx in [19, 32, 64, usize::MAX] {
+        assert_eq!(call(h, PMU, 1, &[idx]), INVALID, "counter {idx}");
+    }
+}
+
+#[test]
+fn pmu_hardware_counters() {
+    let h = &mut Fake::new();
+    let all = (1 << 19) - 1 - 2; // every counter but time
+    // cycles: counter 0, cleared and started at once.
+    assert_eq!(call(h, PMU, 2, &[0, all, 0b110, 0x1]), ret(0));
+    assert_eq!(h.counter_ops, [HwOp::Write { idx: 0, value: 0 }], "cycle already ran: only cleared");
+    // Counter 0 is taken: a second cycles event has nowhere to go.
+    assert_eq!(call(h, PMU, 2, &[0, all, 0, 0x1]), NOT_SUPPORTED);
+    assert_eq!(call(h, PMU, 2, &[0, all, 0, 0x2]), ret(2), "instructions: counter 2");
+    // Events no counter here can count.
+    for event in [0x0, 0x3, 0x6, 0xa, 0xb, 0x1_0000, 0x2_0000, 0x3_0000, 0xf_0000, 0xf_0004, 0xf_ffff, 0x10_0001, usize::MAX] {
+        assert_eq!(call(h, PMU, 2, &[0, all, 0, event]), NOT_SUPPORTED, "event {event:#x}");
+    }
+    h.counter_ops.clear();
+    assert_eq!(call(h, PMU, 4, &[0, 0b101, 0]), ret(0), "stop both");
+    assert_eq!(h.counter_ops, [HwOp::Run { idx: 0, run: false }, HwOp::Run { idx: 2, run: false }]);
+    assert_eq!(call(h, PMU, 4, &[0, 0b1, 0]), Action::Return(SbiRet::already_stopped()));
+    h.counter_ops.clear();
+    assert_eq!(call(h, PMU, 3, &[0, 0b1, 1, 1234, 0]), ret(0), "start with a value");
+    assert_eq!(h.counter_ops, [HwOp::Write { idx: 0, value: 1234 }, HwOp::Run { idx: 0, run: true }]);
+    h.counter_ops.clear();
+    assert_eq!(call(h, PMU, 3, &[0, 0b101, 1, 99, 0]), Action::Return(SbiRet::already_started()));
+    assert_eq!(h.counter_ops, [HwOp::Write { idx: 2, value: 99 }, HwOp::Run { idx: 2, run: true }], "only the stopped one");
+    // SKIP_MATCH takes the first counter named, if it can count the event.
+    assert_eq!(call(h, PMU, 2, &[2, 0b1, 0b1, 0x2]), ret(2));
+    assert_eq!(call(h, PMU, 2, &[0, 0b101, 0b1, 0x2]), NOT_SUPPORTED, "counter 0 counts no instructions");
+    // Stop with reset frees the counters for new events.
+    assert_eq!(call(h, PMU, 4, &[0, 0b101, 1]), ret(0));
+    assert_eq!(call(h, PMU, 2, &[0, 0b1, 0, 0x1]), ret(0));
+}
+
+#[test]
+fn pmu_refuses_bad_counters_and_flags() {
+    let h = &mut Fake::new();
+    for (base, mask) in [(0, 0), (0, 0b10), (1, 1), (19, 1), (0, 1 << 19), (usize::MAX, 0b11), (usize::MAX - 1, 0b100), (0, usize::MAX)] {
+        for fid in [2, 3, 4] {
+            assert_eq!(call(h, PMU, fid, &[base, mask, 0, 0x1]), INVALID, "fid {fid}, base {base:#x}, mask {mask:#x}");
+        }
+    }
+    assert!(h.counter_ops.is_empty());
+    // Undefined flag bits.
+    assert_eq!(call(h, PMU, 2, &[0, 1, 1 << 8, 0x1]), INVALID);
+    assert_eq!(call(h, PMU, 3, &[0, 1, 1 << 2, 0]), INVALID);
+    assert_eq!(call(h, PMU, 4, &[0, 1, 1 << 2]), INVALID);
+    // No snapshot memory: snapshot flags fail, and setting it up is not offered.
+    assert_eq!(call(h, PMU, 3, &[0, 1, 0b10, 0]), Action::Return(SbiRet::no_shmem()));
+    assert_eq!(call(h, PMU, 4, &[0, 1, 0b10]), Action::Return(SbiRet::no_shmem()));
+    assert_eq!(call(h, PMU, 7, &[RAM_BASE as usize, 0, 0]), NOT_SUPPORTED);
+    // Filtering flags (SINH, UINH, ...) are accepted.
+    assert_eq!(call(h, PMU, 2, &[0, 1, 0xf8, 0x1]), ret(0));
+    // Firmware reads of hardware or absent counters.
+    for idx in [0, 1, 2, 19, usize::MAX] {
+        assert_eq!(call(h, PMU, 5, &[idx]), INVALID, "fw_read {idx}");
+        assert_eq!(call(h, PMU, 6, &[idx]), INVALID, "fw_read_hi {idx}");
+    }
+    assert!(h.counter_ops.is_empty());
+}
+
+#[test]
+fn pmu_firmware_counters_count_this_vcores_calls() {
+    let h = &mut Fake::new();
+    let fw = 0xffff << 3;
+    // An unconfigured firmware counter cannot start.
+    assert_eq!(call(h, PMU, 3, &[3, 1, 0, 0]), INVALID);
+    let timer = call(h, PMU, 2, &[0, fw, 0b110, 0xf_0005]);
+    assert_eq!(timer, ret(3), "SET_TIMER on the first firmware counter, cleared and started");
+    assert_eq!(call(h, PMU, 2, &[0, fw, 0b110, 0xf_0006]), ret(4), "IPI_SENT");
+    assert_eq!(call(h, PMU, 2, &[0, fw, 0b000, 0xf_000a]), ret(5), "SFENCE_VMA_SENT, not started");
+    call(h, TIME, 0, &[1, 0]);
+    call(h, 0x00, 0, &[2]);
+    call(h, IPI, 0, &[0b111, 0]);
+    call(h, IPI, 0, &[0b1000, 0]); // refused: not counted
+    call(h, RFNC, 1, &[0b11, 0, 0, 0]);
+    assert_eq!(call(h, PMU, 5, &[3]), ret(2));
+    assert_eq!(call(h, PMU, 5, &[4]), ret(3));
+    assert_eq!(call(h, PMU, 5, &[5]), ret(0), "stopped counters do not count");
+    assert_eq!(call(h, PMU, 6, &[3]), ret(0));
+    // Started with a value, then counting from there.
+    assert_eq!(call(h, PMU, 3, &[5, 1, 1, 40, 0]), ret(0));
+    call(h, RFNC, 1, &[0b1, 0, 0, 0]);
+    assert_eq!(call(h, PMU, 5, &[5]), ret(41));
+    // Stopped, the value stays readable; reset frees the counter.
+    assert_eq!(call(h, PMU, 4, &[3, 0b111, 1]), ret(0));
+    call(h, TIME, 0, &[1, 0]);
+    assert_eq!(call(h, PMU, 5, &[3]), ret(2));
+    assert_eq!(call(h, PMU, 3, &[3, 1, 0, 0]), INVALID, "reset: no event any more");
+    assert!(h.counter_ops.is_empty(), "firmware counters never touch hardware");
+}
+
+#[test]
+fn fwft_features() {
+    let h = &mut Fake::new();
+    let denied = Action::Return(SbiRet::denied());
+    assert_eq!(call(h, FWFT, 1, &[0]), ret(1), "misaligned exceptions are delegated");
+    assert_eq!(call(h, FWFT, 0, &[0, 1, 0]), ret(0), "setting the current value succeeds");
+    assert_eq!(call(h, FWFT, 0, &[0, 0, 0]), denied, "taking them back is denied");
+    assert_eq!(call(h, FWFT, 0, &[0, 2, 0]), INVALID);
+    assert_eq!(call(h, FWFT, 0, &[0, 1, 0b10]), INVALID, "undefined flag bit");
+    assert_eq!(call(h, FWFT, 0, &[0, 1, usize::MAX]), INVALID);
+    // Defined features diosix does not offer.
+    for f in 1..=5 {
+        assert_eq!(call(h, FWFT, 1, &[f]), NOT_SUPPORTED, "get {f}");
+        assert_eq!(call(h, FWFT, 0, &[f, 1, 0]), NOT_SUPPORTED, "set {f}");
+        assert_eq!(call(h, FWFT, 0, &[f, 0, 0]), NOT_SUPPORTED, "set {f} to 0");
+    }
+    // Reserved and platform-specific features.
+    for f in [6, 0x3fff_ffff, 0x4000_0000, 0x7fff_ffff, 0x8000_0000, 0xbfff_ffff, 0xc000_0000, 0xffff_ffff] {
+        assert_eq!(call(h, FWFT, 1, &[f]), denied, "get {f:#x}");
+        assert_eq!(call(h, FWFT, 0, &[f, 0, 0]), denied, "set {f:#x}");
+    }
+    // Locking: the value stays readable and can no longer be set.
+    assert_eq!(call(h, FWFT, 0, &[0, 1, 1]), ret(0));
+    assert_eq!(call(h, FWFT, 0, &[0, 1, 0]), Action::Return(SbiRet::denied_locked()));
+    assert_eq!(call(h, FWFT, 0, &[0, 0, 1]), Action::Return(SbiRet::denied_locked()));
+    assert_eq!(call(h, FWFT, 1, &[0]), ret(1));
+    // A fresh vcore (hart reset) is unlocked.
+    h.state = VcoreState::new();
+    assert_eq!(call(h, FWFT, 0, &[0, 1, 0]), ret(0));
+    if usize::BITS == 64 {
+        // feature is 32 bits wide: the register's upper half is ignored.
+        assert_eq!(call(h, FWFT, 1, &[0x1_0000_0000]), ret(1));
+    }
 }

@@ -2,11 +2,12 @@
 
 use core::sync::atomic::Ordering;
 
-use sbi::{Fence, HartSet, Host, SbiRet};
+use sbi::pmu::HwOp;
+use sbi::{Fence, HartSet, Host, SbiRet, VcoreState};
 
 use super::capsule::Capsule;
 use super::csr;
-use super::{console, mailbox, timer, vcore};
+use super::{console, mailbox, sbi_state, timer, vcore};
 
 /// The vcore (pinned to this hart) that made the call.
 pub struct VcoreHost {
@@ -46,9 +47,10 @@ impl Host for VcoreHost {
         let bit = fence_bit(fence);
         if hart == self.hart {
             vcore::run_fences(bit);
-        } else if vcore::state(hart) == vcore::STARTED {
+        } else if vcore::holds_translations(hart) {
             // Serve our own mailbox while waiting, so two harts fencing
-            // each other cannot deadlock.
+            // each other cannot deadlock. (A suspended vcore serves its
+            // mailbox while it waits.)
             let me = self.hart;
             mailbox::fence_and_wait(hart, || vcore::serve_mailbox(me));
         }
@@ -70,8 +72,16 @@ impl Host for VcoreHost {
         vcore::state(hart)
     }
 
-    fn suspend(&mut self) {
-        riscv::asm::wfi();
+    fn this_hart(&self) -> usize {
+        self.hart
+    }
+
+    fn vcore_state<R>(&mut self, f: impl FnOnce(&mut VcoreState) -> R) -> R {
+        sbi_state::with(self.hart, f)
+    }
+
+    fn counter_op(&mut self, op: HwOp) {
+        sbi_state::counter_op(op);
     }
 
     fn console_write(&mut self, bytes: &[u8]) {

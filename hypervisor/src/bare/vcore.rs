@@ -7,19 +7,22 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use sbi::{Action, Call, ResetKind};
+use sbi::{Action, Call, ResetKind, Suspend};
 
 use super::capsule::{self, Capsule};
 use super::console::{force_println, println};
 use super::guest::{self, Context};
 use super::layout::MAX_HARTS;
 use super::sbi_host::VcoreHost;
-use super::{cpu, csr, mailbox, pmp, power, reflect, timer};
+use super::{cpu, csr, mailbox, pmp, power, reflect, sbi_state, timer};
 
 // SBI HSM states.
 pub const STARTED: usize = 0;
 pub const STOPPED: usize = 1;
 pub const START_PENDING: usize = 2;
+pub const SUSPENDED: usize = 4;
+pub const SUSPEND_PENDING: usize = 5;
+pub const RESUME_PENDING: usize = 6;
 
 static STATE: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(STOPPED) }; MAX_HARTS];
 
@@ -45,6 +48,12 @@ const COUNTERS: usize = 0b111;
 
 pub fn state(hart: usize) -> usize {
     STATE.get(hart).map_or(STOPPED, |s| s.load(Ordering::SeqCst))
+}
+
+/// True if `hart`'s vcore may hold address translations of its capsule:
+/// it runs, or is suspended (and serves fence requests while it waits).
+pub fn holds_translations(hart: usize) -> bool {
+    !matches!(state(hart), STOPPED | START_PENDING)
 }
 
 /// Moves a stopped hart to start-pending; false if it was not stopped.
@@ -115,6 +124,8 @@ pub fn park(hart: usize) -> ! {
             let mb = mailbox::of(hart);
             let addr = mb.start_addr.load(Ordering::SeqCst);
             let opaque = mb.start_opaque.load(Ordering::SeqCst);
+            // A start is the vcore's hart reset: PMU and FWFT state go.
+            sbi_state::reset(hart);
             prepare_hart(c);
             enter_at(hart, addr as u64, hart, opaque);
         }
@@ -204,6 +215,7 @@ fn sbi_call(hart: usize, c: &'static Capsule, ctx: &mut Context) {
             csr::mie::write(0);
             park(hart)
         }
+        Action::Suspend(how) => suspend(hart, c, ctx, how),
         Action::Reset { kind, reason } => {
             let why = if reason == 1 { " (system failure)" } else { "" };
             match kind {
@@ -217,6 +229,59 @@ fn sbi_call(hart: usize, c: &'static Capsule, ctx: &mut Context) {
                 }
             }
         }
+    }
+}
+
+/// HSM `hart_suspend` and SUSP `system_suspend`: the vcore goes through
+/// SUSPEND_PENDING to SUSPENDED, waits in M-mode (serving its mailbox
+/// and timer meanwhile) until an S interrupt it has enabled in `sie` is
+/// pending, then through RESUME_PENDING to STARTED: after the `ecall`
+/// with success (retentive), or at the resume address as after a start.
+fn suspend(hart: usize, c: &Capsule, ctx: &mut Context, how: Suspend) {
+    STATE[hart].store(SUSPEND_PENDING, Ordering::SeqCst);
+    if let Suspend::System { .. } = how {
+        println!("[diosix] {} suspended to RAM (vcore {hart})", c.name);
+    }
+    STATE[hart].store(SUSPENDED, Ordering::SeqCst);
+    wait_for_guest_interrupt(hart);
+    STATE[hart].store(RESUME_PENDING, Ordering::SeqCst);
+    match how {
+        Suspend::Retentive => {
+            ctx.regs[Context::A0] = 0;
+            ctx.regs[Context::A1] = 0;
+            STATE[hart].store(STARTED, Ordering::SeqCst);
+        }
+        Suspend::NonRetentive { addr, opaque } => enter_at(hart, addr as u64, hart, opaque),
+        Suspend::System { addr, opaque } => {
+            println!("[diosix] {} resumed from suspend to RAM", c.name);
+            enter_at(hart, addr as u64, hart, opaque)
+        }
+    }
+}
+
+/// Waits until an S interrupt the vcore has enabled (its `sie` is `mie`'s
+/// S bits) is pending, handling the hart's machine interrupts meanwhile:
+/// requests from other harts, and the timer, which raises STIP when the
+/// vcore's deadline passes. A `wfi` wakes for any interrupt enabled in
+/// `mie`, although M-mode runs with mstatus.MIE clear here.
+fn wait_for_guest_interrupt(hart: usize) {
+    const GUEST: usize = csr::SSIP | csr::STIP | csr::SEIP;
+    loop {
+        let pending = csr::mip::read();
+        if pending & csr::MSIP != 0 {
+            serve_mailbox(hart);
+        }
+        if pending & csr::MTIP != 0
+            && let timer::Expired::CapsuleSilent(_) = timer::on_interrupt(hart)
+        {
+            // A suspended capsule is asleep, not dead: it cannot poll its
+            // console now. It gets the watchdog's full time again.
+            timer::console_polled();
+        }
+        if csr::mip::read() & csr::mie::read() & GUEST != 0 {
+            return;
+        }
+        riscv::asm::wfi();
     }
 }
 
