@@ -9,11 +9,19 @@ pub const RFNC: usize = 0x5246_4E43;
 pub const HSM: usize = 0x0048_534D;
 pub const SRST: usize = 0x5352_5354;
 pub const DBCN: usize = 0x4442_434E;
+pub const PMU: usize = 0x0050_4D55;
+pub const SUSP: usize = 0x5355_5350;
+pub const FWFT: usize = 0x4657_4654;
 
 pub const ERR_NOT_SUPPORTED: isize = -2;
 pub const ERR_INVALID_PARAM: isize = -3;
 pub const ERR_INVALID_ADDRESS: isize = -5;
+pub const ERR_DENIED: isize = -4;
 pub const ERR_ALREADY_AVAILABLE: isize = -6;
+pub const ERR_ALREADY_STARTED: isize = -7;
+pub const ERR_ALREADY_STOPPED: isize = -8;
+pub const ERR_NO_SHMEM: isize = -9;
+pub const ERR_DENIED_LOCKED: isize = -14;
 
 /// An SBI call: (error, value).
 pub fn call(eid: usize, fid: usize, args: [usize; 3]) -> (isize, usize) {
@@ -25,6 +33,26 @@ pub fn call(eid: usize, fid: usize, args: [usize; 3]) -> (isize, usize) {
              in("a2") args[2], in("a6") fid, in("a7") eid);
     }
     (error, value)
+}
+
+/// An SBI call with all six argument registers.
+pub fn call6(eid: usize, fid: usize, args: [usize; 6]) -> (isize, usize) {
+    let (error, value);
+    // SAFETY: as for `call`.
+    unsafe {
+        asm!("ecall", inlateout("a0") args[0] => error, inlateout("a1") args[1] => value,
+             in("a2") args[2], in("a3") args[3], in("a4") args[4], in("a5") args[5],
+             in("a6") fid, in("a7") eid);
+    }
+    (error, value)
+}
+
+/// Reads the cycle counter (the low half on rv32).
+pub fn cycle() -> usize {
+    let c: usize;
+    // SAFETY: reads the cycle CSR, which the hypervisor lets S-mode read.
+    unsafe { asm!("rdcycle {0}", out(reg) c) };
+    c
 }
 
 /// A legacy (v0.1) call: result in a0 only.

@@ -7,13 +7,35 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use devtree::{Fdt, Platform};
 
-use super::sbi::{self, BASE, DBCN, HSM, IPI, RFNC, SRST};
+use super::sbi::{self, BASE, DBCN, FWFT, HSM, IPI, PMU, RFNC, SRST, SUSP};
 use super::trap::{self, SEEN};
 
 /// What a started secondary hart does (its HSM opaque value).
 const MODE_STOP: usize = 0x5700;
 const MODE_IPI: usize = 0x1b10;
 const MODE_SPIN: usize = 0x5b1e;
+/// Suspend retentively, record what the call returned, stop.
+const MODE_RET_SUSPEND: usize = 0x2e75;
+/// Suspend non-retentively, to resume as MODE_RESUMED.
+const MODE_NONRET_SUSPEND: usize = 0x7e57;
+/// Arrived at the resume address of a non-retentive suspend.
+const MODE_RESUMED: usize = 0x2e5d;
+/// Spin until RELEASE, then stop.
+const MODE_HOLD: usize = 0x401d;
+/// The main hart, back from a system suspend.
+const MODE_SYS_RESUMED: usize = 0x5a5e;
+
+/// Per hart: what a hart_suspend call returned, if it returned.
+static SUSPEND_RESULT: [AtomicUsize; 16] = [const { AtomicUsize::new(NOT_RETURNED) }; 16];
+const NOT_RETURNED: usize = 0xdead;
+/// Per hart: satp and sstatus as a resumed hart found them, and its a0.
+static RESUMED_SATP: [AtomicUsize; 16] = [const { AtomicUsize::new(usize::MAX) }; 16];
+static RESUMED_SSTATUS: [AtomicUsize; 16] = [const { AtomicUsize::new(usize::MAX) }; 16];
+static RESUMED_A0: [AtomicUsize; 16] = [const { AtomicUsize::new(usize::MAX) }; 16];
+static RELEASE: AtomicUsize = AtomicUsize::new(0);
+/// Across a system suspend: the checks so far, and the timer's deadline.
+static SUSP_OK: AtomicUsize = AtomicUsize::new(0);
+static SUSP_DEADLINE: AtomicUsize = AtomicUsize::new(0);
 
 static ARRIVED: [AtomicUsize; 16] = [const { AtomicUsize::new(0) }; 16];
 /// The hart that runs the scenario (the IPI test's partner answers it).
@@ -79,6 +101,10 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
     match scenario {
         "hello" => true,
         "sbi" => base(),
+        "pmu" => pmu(),
+        "fwft" => fwft(),
+        "suspend" => suspend(hart, &ram),
+        "susp" => system_suspend(hart, &ram),
         "timer" => timer(hart, &ram),
         "hsm" => hsm(hart, &ram),
         "ipi" => ipi(hart, &ram),
@@ -113,6 +139,39 @@ pub fn secondary(hart: usize, opaque: usize) -> ! {
             sbi::call(IPI, 0, [1 << back, 0, 0]);
             sbi::hart_stop()
         }
+        MODE_RET_SUSPEND => {
+            trap::enable(1 << 1);
+            let (e, _) = sbi::call(HSM, 3, [0, 0, 0]);
+            SUSPEND_RESULT[hart % 16].store(e as usize, Ordering::SeqCst);
+            sbi::hart_stop()
+        }
+        MODE_NONRET_SUSPEND => {
+            // The IPI is to wake the hart, and be taken once it has resumed.
+            // SAFETY: enables software interrupts in sie only (sstatus.SIE
+            // stays clear, as a started hart has it).
+            unsafe { asm!("csrs sie, {0}", in(reg) 1 << 1) };
+            let (e, _) = sbi::call(HSM, 3, [0x8000_0000, secondary_entry(), MODE_RESUMED]);
+            SUSPEND_RESULT[hart % 16].store(e as usize, Ordering::SeqCst);
+            sbi::hart_stop()
+        }
+        MODE_RESUMED => {
+            let (satp, sstatus) = resume_csrs();
+            RESUMED_SATP[hart % 16].store(satp, Ordering::SeqCst);
+            RESUMED_SSTATUS[hart % 16].store(sstatus, Ordering::SeqCst);
+            RESUMED_A0[hart % 16].store(hart, Ordering::SeqCst);
+            trap::enable(1 << 1);
+            while SEEN[hart % 16].soft_irqs.load(Ordering::SeqCst) == 0 {
+                core::hint::spin_loop();
+            }
+            sbi::hart_stop()
+        }
+        MODE_HOLD => {
+            while RELEASE.load(Ordering::SeqCst) == 0 {
+                core::hint::spin_loop();
+            }
+            sbi::hart_stop()
+        }
+        MODE_SYS_RESUMED => system_resumed(hart),
         _ => loop {
             core::hint::spin_loop();
         },
@@ -141,11 +200,23 @@ fn base() -> bool {
     ok &= check("spec version is 2.0", e == 0 && v == 0x0200_0000, format_args!("{e} {v:#x}"));
     let (e, v) = sbi::call(BASE, 1, [0; 3]);
     ok &= check("implementation id is 5 (Diosix)", e == 0 && v == 5, format_args!("{e} {v}"));
-    for (name, eid) in [("BASE", BASE), ("TIME", sbi::TIME), ("IPI", IPI), ("RFENCE", RFNC), ("HSM", HSM), ("SRST", SRST), ("DBCN", DBCN), ("legacy console", 1)] {
+    for (name, eid) in [
+        ("BASE", BASE),
+        ("TIME", sbi::TIME),
+        ("IPI", IPI),
+        ("RFENCE", RFNC),
+        ("HSM", HSM),
+        ("SRST", SRST),
+        ("DBCN", DBCN),
+        ("legacy console", 1),
+        ("PMU present", PMU),
+        ("SUSP present", SUSP),
+        ("FWFT present", FWFT),
+    ] {
         let (e, v) = sbi::call(BASE, 3, [eid, 0, 0]);
         ok &= check(name, e == 0 && v != 0, format_args!("probe gave {e} {v}"));
     }
-    for (name, eid) in [("PMU absent", 0x0050_4D55), ("NACL absent", 0x4E41_434C), ("STA absent", 0x0053_5441), ("FWFT absent", 0x4657_4654)] {
+    for (name, eid) in [("NACL absent", 0x4E41_434C), ("STA absent", 0x0053_5441), ("SSE absent", 0x0053_5345), ("CPPC absent", 0x4350_5043)] {
         let (e, v) = sbi::call(BASE, 3, [eid, 0, 0]);
         ok &= check(name, e == 0 && v == 0, format_args!("probe gave {e} {v}"));
     }
@@ -346,4 +417,225 @@ fn isolation(hart: usize, what: &str, ram: &Ram) -> bool {
     }
     say!("testguest: still running after touching {what}");
     ok
+}
+
+/// satp and sstatus, read first thing after a resume.
+fn resume_csrs() -> (usize, usize) {
+    let (satp, sstatus): (usize, usize);
+    // SAFETY: reads two S-mode CSRs.
+    unsafe { asm!("csrr {0}, satp", "csrr {1}, sstatus", out(reg) satp, out(reg) sstatus) };
+    (satp, sstatus)
+}
+
+fn pmu() -> bool {
+    let p = |fid: usize, a: [usize; 6]| sbi::call6(PMU, fid, a);
+    let mut ok = true;
+    let (e, n) = p(0, [0; 6]);
+    ok &= check("PMU: 19 counters", e == 0 && n == 19, format_args!("{e} {n}"));
+    let width = 63 << 12;
+    for (name, idx, want) in [
+        ("PMU: counter 0 is cycle", 0, (0, 0xc00 | width)),
+        ("PMU: index 1 (time) is no counter", 1, (sbi::ERR_INVALID_PARAM, 0)),
+        ("PMU: counter 2 is instret", 2, (0, 0xc02 | width)),
+        ("PMU: counter 3 is a firmware counter", 3, (0, (1 << (usize::BITS - 1)) | width)),
+        ("PMU: counter 19 does not exist", 19, (sbi::ERR_INVALID_PARAM, 0)),
+    ] {
+        let got = p(1, [idx, 0, 0, 0, 0, 0]);
+        ok &= check(name, got == want, format_args!("{got:?}, expected {want:?}"));
+    }
+    // Hardware counters: cycles on counter 0; it holds while stopped.
+    let all = ((1 << 19) - 1) & !0b10;
+    let got = p(2, [0, all, 0, 0x1, 0, 0]);
+    ok &= check("PMU: cycles match counter 0", got == (0, 0), format_args!("{got:?}"));
+    let e = p(4, [0, 1, 0, 0, 0, 0]).0;
+    let (a, b) = (sbi::cycle(), { spin(1000); sbi::cycle() });
+    ok &= check("PMU: a stopped cycle counter holds its value", e == 0 && a == b, format_args!("{e}: {a} then {b}"));
+    let e = p(4, [0, 1, 0, 0, 0, 0]).0;
+    ok &= check("PMU: stopping it again", e == sbi::ERR_ALREADY_STOPPED, format_args!("{e}"));
+    let e = p(3, [0, 1, 1, 0, 0, 0]).0;
+    let (c, d) = (sbi::cycle(), { spin(1000); sbi::cycle() });
+    ok &= check("PMU: started from 0, it counts", e == 0 && d != c, format_args!("{e}: {c} then {d}"));
+    let e = p(3, [0, 1, 0, 0, 0, 0]).0;
+    ok &= check("PMU: starting it again", e == sbi::ERR_ALREADY_STARTED, format_args!("{e}"));
+    let got = p(2, [0, all, 0, 0x2, 0, 0]);
+    ok &= check("PMU: instructions match counter 2", got == (0, 2), format_args!("{got:?}"));
+    for (name, event) in [("branch misses", 0x6), ("a cache event", 0x1_0000), ("a raw event", 0x2_0000), ("a firmware event not counted", 0xf_0004)] {
+        let e = p(2, [0, all, 0, event, 0, 0]).0;
+        ok &= check("PMU: no counter for", e == sbi::ERR_NOT_SUPPORTED, format_args!("{name}: {e}"));
+    }
+    // Leave the hardware counters unconfigured and running, as before.
+    let e = p(4, [0, 0b101, 1, 0, 0, 0]).0;
+    let e2 = p(3, [0, 0b101, 0, 0, 0, 0]).0;
+    ok &= check("PMU: reset and restarted", (e, e2) == (sbi::ERR_ALREADY_STOPPED, 0) || (e, e2) == (0, 0), format_args!("{e} {e2}"));
+    // A firmware counter for set_timer calls.
+    let (e, idx) = p(2, [0, 0xffff << 3, 0b110, 0xf_0005, 0, 0]);
+    ok &= check("PMU: firmware counter for set_timer", e == 0 && (3..19).contains(&idx), format_args!("{e} {idx}"));
+    for _ in 0..3 {
+        sbi::set_timer(u64::MAX);
+    }
+    let got = p(5, [idx, 0, 0, 0, 0, 0]);
+    ok &= check("PMU: it counted three set_timer calls", got == (0, 3), format_args!("{got:?}"));
+    let got = p(6, [idx, 0, 0, 0, 0, 0]);
+    ok &= check("PMU: its upper half", got == (0, 0), format_args!("{got:?}"));
+    let e = p(4, [idx, 1, 1, 0, 0, 0]).0;
+    ok &= check("PMU: firmware counter stopped and reset", e == 0, format_args!("{e}"));
+    for (name, fid, a, want) in [
+        ("PMU: an unconfigured firmware counter cannot start", 3, [idx, 1, 0, 0, 0, 0], sbi::ERR_INVALID_PARAM),
+        ("PMU: firmware read of a hardware counter", 5, [0, 0, 0, 0, 0, 0], sbi::ERR_INVALID_PARAM),
+        ("PMU: starting a counter that does not exist", 3, [40, 1, 0, 0, 0, 0], sbi::ERR_INVALID_PARAM),
+        ("PMU: an undefined config flag", 2, [0, all, 1 << 8, 0x1, 0, 0], sbi::ERR_INVALID_PARAM),
+        ("PMU: a snapshot start without shared memory", 3, [0, 1, 0b10, 0, 0, 0], sbi::ERR_NO_SHMEM),
+        ("PMU: snapshot memory is not offered", 7, [0, 0, 0, 0, 0, 0], sbi::ERR_NOT_SUPPORTED),
+        ("PMU: event_get_info (SBI 3.0) is not offered", 8, [0, 0, 0, 0, 0, 0], sbi::ERR_NOT_SUPPORTED),
+    ] {
+        let e = p(fid, a).0;
+        ok &= check(name, e == want, format_args!("{e}, expected {want}"));
+    }
+    ok
+}
+
+fn spin(n: usize) {
+    for _ in 0..n {
+        core::hint::spin_loop();
+    }
+}
+
+fn fwft() -> bool {
+    let set = |f: usize, v: usize, flags: usize| sbi::call(FWFT, 0, [f, v, flags]).0;
+    let get = |f: usize| sbi::call(FWFT, 1, [f, 0, 0]);
+    let mut ok = check("FWFT: misaligned exceptions are delegated", get(0) == (0, 1), format_args!("{:?}", get(0)));
+    for (name, got, want) in [
+        ("FWFT: delegating them again", set(0, 1, 0), 0),
+        ("FWFT: taking them back is denied", set(0, 0, 0), sbi::ERR_DENIED),
+        ("FWFT: a value that is no value", set(0, 2, 0), sbi::ERR_INVALID_PARAM),
+        ("FWFT: an undefined flag", set(0, 1, 0b10), sbi::ERR_INVALID_PARAM),
+        ("FWFT: hardware A/D updating is not supported", get(4).0, sbi::ERR_NOT_SUPPORTED),
+        ("FWFT: setting it neither", set(4, 1, 0), sbi::ERR_NOT_SUPPORTED),
+        ("FWFT: landing pads are not supported", get(1).0, sbi::ERR_NOT_SUPPORTED),
+        ("FWFT: shadow stacks are not supported", get(2).0, sbi::ERR_NOT_SUPPORTED),
+        ("FWFT: double trap is not supported", get(3).0, sbi::ERR_NOT_SUPPORTED),
+        ("FWFT: pointer masking is not supported", get(5).0, sbi::ERR_NOT_SUPPORTED),
+        ("FWFT: a reserved feature is denied", get(6).0, sbi::ERR_DENIED),
+        ("FWFT: a platform feature is denied", get(0x4000_0000).0, sbi::ERR_DENIED),
+        ("FWFT: setting a global platform feature is denied", set(0xc000_0000, 0, 0), sbi::ERR_DENIED),
+        ("FWFT: lock", set(0, 1, 1), 0),
+        ("FWFT: a locked feature cannot be set", set(0, 1, 0), sbi::ERR_DENIED_LOCKED),
+    ] {
+        ok &= check(name, got == want, format_args!("{got}, expected {want}"));
+    }
+    ok &= check("FWFT: a locked feature reads", get(0) == (0, 1), format_args!("{:?}", get(0)));
+    ok
+}
+
+/// HSM suspend: another vcore suspends, this one sees it SUSPENDED and
+/// wakes it with an IPI; retentive, then non-retentive.
+fn suspend(hart: usize, ram: &Ram) -> bool {
+    let Some(other) = other_hart(hart, ram) else {
+        return check("a second vcore", false, format_args!("the capsule has one hart"));
+    };
+    MAIN_HART.store(hart, Ordering::SeqCst);
+    let status = |h: usize| sbi::call(HSM, 2, [h, 0, 0]);
+    let o = other % 16;
+    let mut ok = true;
+    for (name, t) in [
+        ("reserved retentive suspend type", 1),
+        ("platform-specific retentive suspend type", 0x1000_0000),
+        ("reserved non-retentive suspend type", 0x8000_0001),
+        ("platform-specific non-retentive suspend type", 0x9000_0000),
+    ] {
+        let e = sbi::call(HSM, 3, [t, secondary_entry(), 0]).0;
+        ok &= check(name, e == sbi::ERR_INVALID_PARAM, format_args!("{e}"));
+    }
+    let e = sbi::call(HSM, 3, [0x8000_0000, 0x8000_0000, 0]).0;
+    ok &= check("resuming outside the capsule is refused", e == sbi::ERR_INVALID_ADDRESS, format_args!("{e}"));
+
+    SUSPEND_RESULT[o].store(NOT_RETURNED, Ordering::SeqCst);
+    let irqs = SEEN[o].soft_irqs.load(Ordering::SeqCst);
+    ok &= check("hart_start", start(other, MODE_RET_SUSPEND) == 0, format_args!(""));
+    let seen = wait_until(ram, 2000, || status(other) == (0, 4));
+    ok &= check("a retentively suspended hart reports SUSPENDED", seen, format_args!("{:?}", status(other)));
+    let early = SUSPEND_RESULT[o].load(Ordering::SeqCst);
+    ok &= check("it stays suspended until woken", early == NOT_RETURNED, format_args!("returned {early:#x}"));
+    sbi::call(IPI, 0, [1 << other, 0, 0]);
+    let back = wait_until(ram, 2000, || SUSPEND_RESULT[o].load(Ordering::SeqCst) != NOT_RETURNED);
+    let got = SUSPEND_RESULT[o].load(Ordering::SeqCst);
+    ok &= check("retentive suspend returns success after an IPI", back && got == 0, format_args!("{got:#x}"));
+    ok &= check("the waking IPI is delivered", SEEN[o].soft_irqs.load(Ordering::SeqCst) > irqs, format_args!(""));
+    ok &= check("then it stops", wait_until(ram, 2000, || status(other) == (0, 1)), format_args!("{:?}", status(other)));
+
+    SUSPEND_RESULT[o].store(NOT_RETURNED, Ordering::SeqCst);
+    let irqs = SEEN[o].soft_irqs.load(Ordering::SeqCst);
+    ok &= check("hart_start", start(other, MODE_NONRET_SUSPEND) == 0, format_args!(""));
+    let seen = wait_until(ram, 2000, || status(other) == (0, 4));
+    ok &= check("a non-retentively suspended hart reports SUSPENDED", seen, format_args!("{:?}", status(other)));
+    sbi::call(IPI, 0, [1 << other, 0, 0]);
+    let arrived = wait_until(ram, 2000, || ARRIVED[o].load(Ordering::SeqCst) == MODE_RESUMED);
+    let got = SUSPEND_RESULT[o].load(Ordering::SeqCst);
+    ok &= check("non-retentive suspend resumes at the resume address with its opaque value",
+        arrived && got == NOT_RETURNED, format_args!("arrived {arrived}, call returned {got:#x}"));
+    let (satp, sstatus, a0) = (RESUMED_SATP[o].load(Ordering::SeqCst), RESUMED_SSTATUS[o].load(Ordering::SeqCst), RESUMED_A0[o].load(Ordering::SeqCst));
+    ok &= check("resumed with a0 = hartid, satp = 0 and sstatus.SIE = 0", a0 == other && satp == 0 && sstatus & 2 == 0,
+        format_args!("a0 {a0}, satp {satp:#x}, sstatus {sstatus:#x}"));
+    let taken = wait_until(ram, 2000, || SEEN[o].soft_irqs.load(Ordering::SeqCst) > irqs);
+    ok &= check("the waking IPI is taken after resuming", taken, format_args!(""));
+    ok &= check("then it stops", wait_until(ram, 2000, || status(other) == (0, 1)), format_args!("{:?}", status(other)));
+    ok
+}
+
+/// SUSP: the refusals, then a real suspend to RAM with a timer to wake
+/// from; the run ends in [`system_resumed`].
+fn system_suspend(hart: usize, ram: &Ram) -> bool {
+    let Some(other) = other_hart(hart, ram) else {
+        return check("a second vcore", false, format_args!("the capsule has one hart"));
+    };
+    MAIN_HART.store(hart, Ordering::SeqCst);
+    let susp = |t: usize, addr: usize| sbi::call(SUSP, 0, [t, addr, MODE_SYS_RESUMED]).0;
+    let mut ok = true;
+    for (name, got, want) in [
+        ("SUSP: a reserved sleep type", susp(1, secondary_entry()), sbi::ERR_INVALID_PARAM),
+        ("SUSP: a platform-specific sleep type", susp(0x8000_0000, secondary_entry()), sbi::ERR_INVALID_PARAM),
+        ("SUSP: resuming outside the capsule", susp(0, 0x8000_0000), sbi::ERR_INVALID_ADDRESS),
+        ("SUSP: an unknown function", sbi::call(SUSP, 1, [0; 3]).0, sbi::ERR_NOT_SUPPORTED),
+    ] {
+        ok &= check(name, got == want, format_args!("{got}, expected {want}"));
+    }
+    RELEASE.store(0, Ordering::SeqCst);
+    ok &= check("hart_start", start(other, MODE_HOLD) == 0, format_args!(""));
+    ok &= check("other hart running", wait_until(ram, 2000, || ARRIVED[other % 16].load(Ordering::SeqCst) == MODE_HOLD), format_args!(""));
+    let e = susp(0, secondary_entry());
+    ok &= check("SUSP: denied while another vcore runs", e == sbi::ERR_DENIED, format_args!("{e}"));
+    RELEASE.store(1, Ordering::SeqCst);
+    let stopped = wait_until(ram, 2000, || sbi::call(HSM, 2, [other, 0, 0]) == (0, 1));
+    ok &= check("other hart stopped", stopped, format_args!(""));
+
+    // The timer wakes the capsule: enabled in sie, with sstatus.SIE clear
+    // so that it cannot be taken (and cleared) before the suspend.
+    // SAFETY: masks S interrupts, then enables the timer's in sie.
+    unsafe { asm!("csrci sstatus, 2", "csrs sie, {0}", in(reg) 1 << 5) };
+    let deadline = sbi::time() + ram.timebase / 20; // 50 ms
+    SUSP_DEADLINE.store(deadline as usize, Ordering::SeqCst);
+    SUSP_OK.store(ok as usize, Ordering::SeqCst);
+    say!("testguest: suspending to RAM");
+    sbi::set_timer(deadline);
+    let e = susp(0, secondary_entry());
+    check("SUSP: suspend to RAM", false, format_args!("the call returned {e}"))
+}
+
+/// Back from a system suspend, at the resume address: finish the run.
+fn system_resumed(hart: usize) -> ! {
+    let (satp, sstatus) = resume_csrs();
+    let sip: usize;
+    // SAFETY: reads sip.
+    unsafe { asm!("csrr {0}, sip", out(reg) sip) };
+    let now = sbi::time() as usize;
+    let deadline = SUSP_DEADLINE.load(Ordering::SeqCst);
+    let mut ok = SUSP_OK.load(Ordering::SeqCst) != 0;
+    ok &= check("SUSP: resumed at the resume address with a0 = hartid", hart == MAIN_HART.load(Ordering::SeqCst),
+        format_args!("a0 {hart}"));
+    ok &= check("SUSP: resumed with satp = 0 and sstatus.SIE = 0", satp == 0 && sstatus & 2 == 0,
+        format_args!("satp {satp:#x}, sstatus {sstatus:#x}"));
+    ok &= check("SUSP: woken by the timer, after its deadline", sip & (1 << 5) != 0 && now.wrapping_sub(deadline) as isize >= 0,
+        format_args!("sip {sip:#x}, now {now}, deadline {deadline}"));
+    say!("testguest: {}", if ok { "all passed" } else { "FAILED" });
+    if ok { sbi::shutdown() } else { sbi::shutdown_failure() }
 }
