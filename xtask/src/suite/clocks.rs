@@ -29,7 +29,7 @@ pub fn cases(t: Target) -> Vec<Case> {
     let busybox = if t == Target::Riscv64gc { "; busybox time and dd run on each CPU" } else { "" };
     vec![case(
         format!(
-            "{}: programs in the boot capsule read the time/cycle/instret CSRs and the monotonic clock and sleep on each of {SMP} CPUs{busybox}",
+            "{}: clocks: programs in the boot capsule read the time/cycle/instret CSRs and the monotonic clock and sleep on each of {SMP} CPUs{busybox}",
             t.arch()
         ),
         move || clocks(t),
