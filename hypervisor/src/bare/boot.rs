@@ -9,6 +9,10 @@ use super::console::{self, println};
 use super::phys::Phys;
 use super::{capsule, clint, cpu, harts, heap, layout, machine, pmp, power, report, supervisor, vcore};
 
+/// Why a hart whose timer compare register fails its check is left out.
+const TIMER_BROKEN: &str = "its timer compare register does not keep what is written (QEMU's per-socket \
+     ACLINT with 32-bit accesses does this); it is left out and runs no vcore";
+
 /// Polls the boot hart makes while waiting for the others to check in.
 const CHECK_IN_SPINS: usize = 50_000_000;
 
@@ -48,6 +52,10 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         println!("[diosix] hart {h}'s CLINT/ACLINT registers lie beyond this {}-bit hypervisor's reach", usize::BITS);
         power::exit(2);
     }
+    if !clint::timer_keeps_values(hart) {
+        println!("[diosix] hart {hart}: {TIMER_BROKEN}");
+        harts::check_out(hart);
+    }
     harts::release();
     selftest(&platform);
 
@@ -60,8 +68,16 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     report::print(&platform, all_in);
     report::print_supervisor(supervisor::bytes());
 
+    let hz = platform.timebase_hz.unwrap_or(10_000_000);
     match capsule::create_boot(&platform, tree, hart) {
-        Ok(c) => vcore::start_boot(hart, c, platform.timebase_hz.unwrap_or(10_000_000)),
+        Ok(c) if c.first_vcore == hart => vcore::start_boot(hart, c, hz),
+        Ok(c) => {
+            // This hart cannot run a vcore: the first one starts on
+            // another, and this hart only waits.
+            println!("[diosix] hart {hart} cannot run vcores: the boot capsule starts on hart {}", c.first_vcore);
+            vcore::hand_boot_to(c.first_vcore, c, hz);
+            cpu::park()
+        }
         Err(e) => {
             println!("[diosix] cannot create the boot capsule: {e}");
             power::exit(2)
@@ -79,8 +95,13 @@ pub extern "C" fn secondary_main(hart: usize, _dtb: usize) -> ! {
         println!("[diosix] hart {hart}: {e}; it stays out of use");
         cpu::park();
     }
-    harts::check_in(hart);
     harts::wait_for_release();
+    if !clint::timer_keeps_values(hart) {
+        println!("[diosix] hart {hart}: {TIMER_BROKEN}");
+        harts::check_out(hart);
+        cpu::park();
+    }
+    harts::check_in(hart);
     vcore::park(hart)
 }
 

@@ -14,7 +14,7 @@ use super::console::println;
 use super::layout::{self, MAX_HARTS};
 use super::phys::{self, Phys};
 use super::report::XLEN;
-use super::supervisor;
+use super::{harts, supervisor};
 
 use super::settings::{BOOT_CAPSULE_ARGS as BOOTARGS, BOOT_CAPSULE_MIB as RAM_MIB, BOOT_CAPSULE_VCORES as VCORES};
 
@@ -25,6 +25,9 @@ pub struct Capsule {
     pub harts: HartSet,
     pub entry: u64,
     pub tree: u64,
+    /// The hart the first vcore starts on: the boot hart, unless it
+    /// cannot run vcores.
+    pub first_vcore: usize,
 }
 
 impl Capsule {
@@ -41,6 +44,8 @@ pub enum CapsuleError {
     Kernel(payload::Error),
     Layout(LayoutError),
     Tree,
+    /// No hart that checked in can run a vcore.
+    NoHart,
     /// An address of the capsule M-mode cannot reach (never, since its RAM
     /// is chosen below that; checked all the same).
     Unreachable(u64),
@@ -52,6 +57,7 @@ impl fmt::Display for CapsuleError {
             CapsuleError::Kernel(e) => write!(f, "the supervisor is unusable: {e}"),
             CapsuleError::Layout(e) => write!(f, "{e}"),
             CapsuleError::Tree => write!(f, "cannot write the capsule's device tree"),
+            CapsuleError::NoHart => write!(f, "no hart can run a vcore"),
             CapsuleError::Unreachable(a) => write!(f, "the capsule's address {a:#x} lies beyond this hypervisor's reach"),
         }
     }
@@ -83,12 +89,17 @@ pub fn boot() -> Option<&'static Capsule> {
 /// writes the capsule's device tree.
 pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&'static Capsule, CapsuleError> {
     let kernel = Kernel::parse(supervisor::bytes(), XLEN).map_err(CapsuleError::Kernel)?;
+    // Only harts that checked in (running, with a working timer) get
+    // vcores; the first vcore goes to the boot hart if it is one of them,
+    // else to the lowest that is.
     let mut ids: Vec<usize> = p
         .usable_harts()
         .map(|h| h.id as usize)
-        .filter(|&id| id < MAX_HARTS && id != boot_hart)
+        .filter(|&id| id < MAX_HARTS && harts::is_online(id))
         .collect();
-    ids.insert(0, boot_hart);
+    let first = if ids.contains(&boot_hart) { boot_hart } else { *ids.iter().min().ok_or(CapsuleError::NoHart)? };
+    ids.retain(|&id| id != first);
+    ids.insert(0, first);
     if let Some(n) = core::num::NonZeroU64::new(VCORES) {
         ids.truncate(n.get() as usize);
     }
@@ -113,7 +124,7 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
     let tree = GuestTree {
         ram,
         harts: guest_harts,
-        boot_hart: boot_hart as u32,
+        boot_hart: first as u32,
         timebase_hz: p.timebase_hz.unwrap_or(10_000_000) as u32,
         bootargs: bootargs(p.bootargs),
     };
@@ -150,6 +161,7 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
         harts: HartSet::from_ids(&ids),
         entry: plan.entry,
         tree: plan.tree,
+        first_vcore: first,
     });
     let list: Vec<String> = ids.iter().map(|i| alloc::format!("{i}")).collect();
     println!(

@@ -100,3 +100,32 @@ pub fn set_msip(hart: usize, raised: bool) {
     // SAFETY: hart's msip word in its CLINT/MSWI; only bit 0 is defined.
     unsafe { at.write_volatile(raised as u32) };
 }
+
+/// `hart`'s timer compare register as it reads back; `None` if no device
+/// serves the hart.
+fn mtimecmp(hart: usize) -> Option<u64> {
+    let at = reg::<u32>(&MTIMECMP, hart)?;
+    // SAFETY: hart's mtimecmp register in its CLINT/MTIMER, read with
+    // volatile accesses (two halves on rv32; the value is not changing).
+    unsafe {
+        Some(if cfg!(target_arch = "riscv64") {
+            at.cast::<u64>().read_volatile()
+        } else {
+            (u64::from(at.add(1).read_volatile()) << 32) | u64::from(at.read_volatile())
+        })
+    }
+}
+
+/// Checks that `hart`'s timer compare register keeps what is written, with
+/// two far-future values, and leaves it at "never". A device that does not
+/// (QEMU 10.0's ACLINT MTIMER, for the harts of every socket but the
+/// first, combines the halves of 32-bit accesses with another hart's
+/// register) would give the hart an endless timer interrupt or none.
+pub fn timer_keeps_values(hart: usize) -> bool {
+    let keeps = [u64::MAX, 0xffff_fffe_1234_5678].into_iter().all(|v| {
+        set_mtimecmp(hart, v);
+        mtimecmp(hart) == Some(v)
+    });
+    set_mtimecmp(hart, u64::MAX);
+    keeps
+}

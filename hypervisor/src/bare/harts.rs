@@ -13,6 +13,23 @@ pub fn check_in(hart: usize) {
     }
 }
 
+/// Harts that started but cannot run capsules (a check failed): they are
+/// not waited for, and never online.
+static LEFT_OUT: AtomicUsize = AtomicUsize::new(0);
+
+/// Takes the calling hart out: it cannot run capsules after all.
+pub fn check_out(hart: usize) {
+    if hart < MAX_HARTS {
+        LEFT_OUT.fetch_or(1 << hart, Ordering::SeqCst);
+        ONLINE.fetch_and(!(1 << hart), Ordering::SeqCst);
+    }
+}
+
+/// True once `hart` has either checked in or been left out.
+fn accounted_for(hart: usize) -> bool {
+    is_online(hart) || (hart < MAX_HARTS && LEFT_OUT.load(Ordering::SeqCst) & (1 << hart) != 0)
+}
+
 pub fn is_online(hart: usize) -> bool {
     hart < MAX_HARTS && ONLINE.load(Ordering::SeqCst) & (1 << hart) != 0
 }
@@ -21,8 +38,8 @@ pub fn is_online(hart: usize) -> bool {
 /// have passed; true if they all did.
 pub fn wait_for<I: Iterator<Item = usize> + Clone>(expected: I, spins: usize) -> bool {
     for _ in 0..spins {
-        if expected.clone().all(is_online) {
-            return true;
+        if expected.clone().all(accounted_for) {
+            break;
         }
         core::hint::spin_loop();
     }

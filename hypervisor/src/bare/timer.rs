@@ -68,6 +68,24 @@ pub fn start_watchdog(hart: usize, timebase_hz: u64) {
     program(hart);
 }
 
+/// The hart whose first entry into a capsule starts the watchdog, when
+/// the boot hart hands the boot capsule's first vcore to another hart.
+static WATCHDOG_ON_ENTRY: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// The watchdog starts on `hart` when it first enters the capsule.
+pub fn start_watchdog_on_entry(hart: usize, timebase_hz: u64) {
+    TIMEBASE_HZ.store(timebase_hz.max(1), Ordering::SeqCst);
+    WATCHDOG_ON_ENTRY.store(hart, Ordering::SeqCst);
+}
+
+/// On `hart`, about to enter a capsule: starts the watchdog if it was
+/// handed here.
+pub fn entering(hart: usize) {
+    if WATCHDOG_ON_ENTRY.compare_exchange(hart, usize::MAX, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+        start_watchdog(hart, TIMEBASE_HZ.load(Ordering::SeqCst));
+    }
+}
+
 /// The capsule polled its console: it is alive, and from now on watched.
 pub fn console_polled() {
     LAST_SIGN_OF_LIFE.store(clint::mtime(), Ordering::Relaxed);

@@ -107,6 +107,22 @@ pub fn start_boot(hart: usize, c: &'static Capsule, timebase_hz: u64) -> ! {
     enter_at(hart, c.entry, hart, c.tree as usize)
 }
 
+/// Starts the boot capsule's first vcore on `hart`, which is not the
+/// calling (boot) hart, the way `hart_start` starts one: through its
+/// mailbox, with a0 = its id and a1 = the device tree. The watchdog goes
+/// with it.
+pub fn hand_boot_to(hart: usize, c: &'static Capsule, timebase_hz: u64) {
+    if !claim_for_start(hart) {
+        println!("[diosix] hart {hart} is not waiting for a vcore; the boot capsule cannot start");
+        power::exit(2);
+    }
+    timer::start_watchdog_on_entry(hart, timebase_hz);
+    let mb = mailbox::of(hart);
+    mb.start_addr.store(c.entry as usize, Ordering::SeqCst);
+    mb.start_opaque.store(c.tree as usize, Ordering::SeqCst);
+    mailbox::post(hart, mailbox::START);
+}
+
 /// A hart with no vcore to run: wait for HSM `hart_start`, serving fences
 /// meanwhile.
 pub fn park(hart: usize) -> ! {
@@ -127,6 +143,7 @@ pub fn park(hart: usize) -> ! {
             // A start is the vcore's hart reset: PMU and FWFT state go.
             sbi_state::reset(hart);
             prepare_hart(c);
+            timer::entering(hart);
             enter_at(hart, addr as u64, hart, opaque);
         }
         riscv::asm::wfi();

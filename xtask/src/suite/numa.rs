@@ -11,15 +11,7 @@ use crate::target::Target;
 
 pub fn cases(t: Target) -> Vec<Case> {
     let a = t.arch();
-    // Known bug, not yet found: on riscv32imac, when the boot lottery is
-    // won by the second socket's hart, the test guest never prints (QEMU
-    // times out); with hart 0 booting it passes. Until it is found the
-    // case would fail about half the runs, so it runs on rv64 only (see
-    // docs/capsules.md, "Not done yet").
-    if !t.is_64bit() {
-        return Vec::new();
-    }
-    [false, true]
+    let mut cases: Vec<Case> = [false, true]
         .into_iter()
         .map(|aclint| {
             let device = if aclint { "an ACLINT" } else { "a CLINT" };
@@ -28,7 +20,43 @@ pub fn cases(t: Target) -> Vec<Case> {
                 move || two_sockets(t, aclint),
             )
         })
-        .collect()
+        .collect();
+    if !t.is_64bit() {
+        // QEMU 10.0's MTIMER combines the 32-bit halves of the second
+        // socket's mtimecmp with the wrong slot (it indexes them by the
+        // absolute hart id), so on rv32 hart 1's timer cannot be set.
+        // diosix checks every hart's timer, leaves such a hart out and, if
+        // it won the boot lottery, starts the capsule on a working one.
+        cases = vec![case(
+            format!("{a}: on a two-socket NUMA board whose second socket's timer is broken (QEMU), that hart is left out and the capsule runs"),
+            move || broken_second_socket(t),
+        )];
+    }
+    cases
+}
+
+fn broken_second_socket(t: Target) -> Result<()> {
+    // Whichever hart wins the boot lottery, the result must be the same;
+    // three boots give the second socket's hart a fair chance to win.
+    for _ in 0..3 {
+        let fx = fixture::get(t)?;
+        let mut m = Machine::new(t, &fx.hypervisor);
+        m.smp = 2;
+        m.memory_mib = 512;
+        m.numa_nodes = 2;
+        let out = testguest::run_machine(m, "timer", None)?;
+        expect_all(&out, &[
+            "[diosix] hart 1: its timer compare register does not keep what is written",
+            "harts running in M-mode: 0\n",
+            ", vcores 0, ",
+            "PASS no timer interrupt before the deadline",
+            "PASS timer interrupt after the deadline",
+        ])?;
+        if out.contains("starting on hart 1") {
+            expect_all(&out, &["[diosix] hart 1 cannot run vcores: the boot capsule starts on hart 0"])?;
+        }
+    }
+    Ok(())
 }
 
 fn two_sockets(t: Target, aclint: bool) -> Result<()> {
