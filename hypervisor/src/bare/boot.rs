@@ -10,8 +10,8 @@ use super::phys::Phys;
 use super::{capsule, clint, cpu, harts, heap, layout, machine, pmp, power, report, supervisor, vcore};
 
 /// Why a hart whose timer compare register fails its check is left out.
-const TIMER_BROKEN: &str = "its timer compare register does not keep what is written (QEMU's per-socket \
-     ACLINT with 32-bit accesses does this); it is left out and runs no vcore";
+const TIMER_BROKEN: &str = "its timer does not work (a deadline in the future or the past does not show in \
+     mip.MTIP, as with QEMU's second-socket MTIMER and 32-bit accesses); it is left out and runs no vcore";
 
 /// Polls the boot hart makes while waiting for the others to check in.
 const CHECK_IN_SPINS: usize = 50_000_000;
@@ -52,7 +52,7 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         println!("[diosix] hart {h}'s CLINT/ACLINT registers lie beyond this {}-bit hypervisor's reach", usize::BITS);
         power::exit(2);
     }
-    if !clint::timer_keeps_values(hart) {
+    if !clint::timer_works(hart) {
         println!("[diosix] hart {hart}: {TIMER_BROKEN}");
         harts::check_out(hart);
     }
@@ -96,7 +96,7 @@ pub extern "C" fn secondary_main(hart: usize, _dtb: usize) -> ! {
         cpu::park();
     }
     harts::wait_for_release();
-    if !clint::timer_keeps_values(hart) {
+    if !clint::timer_works(hart) {
         println!("[diosix] hart {hart}: {TIMER_BROKEN}");
         harts::check_out(hart);
         cpu::park();
