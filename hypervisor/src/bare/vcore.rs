@@ -230,6 +230,11 @@ fn sbi_call(hart: usize, c: &'static Capsule, ctx: &mut Context) {
             timer::stop(hart);
             STATE[hart].store(STOPPED, Ordering::SeqCst);
             csr::mie::write(0);
+            if c.harts.iter().all(|h| state(h) == STOPPED) {
+                // No vcore is left to start the others again: the capsule
+                // can never run another instruction.
+                capsule_died(hart, ctx, "it stopped all its vcores (HSM hart_stop on the last one)");
+            }
             park(hart)
         }
         Action::Suspend(how) => suspend(hart, c, ctx, how),

@@ -34,6 +34,14 @@ pub fn cases(t: Target) -> Vec<Case> {
             let out = testguest::run(t, "top-ecall", None)?;
             expect_all(&out, &["PASS an ecall in the last word of the address space returns and the pc wraps to 0"])
         }),
+        case(format!("{a}: a capsule that stops its last vcore is reported and the machine powers off with 4"), move || {
+            let run = boot(t, 2, 256, Some("-- diosix.test=stop-all"))?;
+            expect_exit(&run, 4)?;
+            expect_all(&run.output, &[
+                "testguest: stopping the last running vcore",
+                "[diosix] boot capsule died: it stopped all its vcores (HSM hart_stop on the last one)",
+            ])
+        }),
         case(format!("{a}: a PMP entry locked by an earlier stage that opens memory to S-mode stops the boot, exit 2"), move || {
             let run = boot(t, 2, 256, Some("diosix.selftest=pmp-lock"))?;
             expect_exit(&run, 2)?;

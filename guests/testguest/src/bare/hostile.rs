@@ -109,3 +109,11 @@ pub fn top_ecall(check: impl Fn(&str, bool, core::fmt::Arguments) -> bool) -> bo
     check("an ecall in the last word of the address space returns and the pc wraps to 0",
         error == 0 && version == 0x0200_0000, format_args!("error {error}, value {version:#x}"))
 }
+
+/// Stops the only running vcore with HSM hart_stop: nothing is left that
+/// could start it again, so the hypervisor must say so and end the
+/// machine, not park every hart for ever.
+pub fn stop_all() -> bool {
+    say!("testguest: stopping the last running vcore");
+    super::sbi::hart_stop()
+}

@@ -116,6 +116,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "hext" => super::hext::run(hart, check),
         "spoof" => super::hostile::spoof(),
         "top-ecall" => super::hostile::top_ecall(check),
+        "stop-all" => super::hostile::stop_all(),
         s => match s.strip_prefix("isolation:") {
             Some(what) => isolation(hart, what, &ram),
             None => check("scenario", false, format_args!("unknown scenario {s}")),
