@@ -128,15 +128,15 @@ fn key(line: &[u8]) -> Option<&[u8]> {
     Some(&k[..end])
 }
 
-/// Counts the CPUs in a kernel CPU list such as `0-3,6,8-9` (the format of
-/// /sys/devices/system/cpu/online).
-pub fn count_cpu_list(text: &[u8]) -> Option<u32> {
+/// The ranges `lo..=hi` of a kernel CPU list such as `0-3,6,8-9` (the
+/// format of /sys/devices/system/cpu/online); an item is `None` where the
+/// list is malformed, and the list must not be empty.
+fn cpu_ranges(text: &[u8]) -> Option<impl Iterator<Item = Option<(u32, u32)>> + '_> {
     let text = text.trim_ascii();
     if text.is_empty() {
         return None;
     }
-    let mut total: u32 = 0;
-    for part in text.split(|&b| b == b',') {
+    Some(text.split(|&b| b == b',').map(|part| {
         let (lo, hi) = match part.iter().position(|&b| b == b'-') {
             Some(dash) => (number(&part[..dash])?, number(&part[dash + 1..])?),
             None => {
@@ -144,28 +144,25 @@ pub fn count_cpu_list(text: &[u8]) -> Option<u32> {
                 (n, n)
             }
         };
-        total = total.checked_add(hi.checked_sub(lo)? + 1)?;
-    }
-    Some(total)
+        (lo <= hi).then_some((lo, hi))
+    }))
+}
+
+/// Counts the CPUs in a kernel CPU list such as `0-3,6,8-9`.
+pub fn count_cpu_list(text: &[u8]) -> Option<u32> {
+    cpu_ranges(text)?.try_fold(0u32, |total, r| {
+        let (lo, hi) = r?;
+        total.checked_add(hi - lo + 1)
+    })
 }
 
 /// The CPUs of a kernel CPU list such as `0-3,6`; `None` if it is empty,
 /// malformed or names a CPU beyond [`CpuSet::MAX`].
 pub fn parse_cpu_list(text: &[u8]) -> Option<CpuSet> {
-    let text = text.trim_ascii();
-    if text.is_empty() {
-        return None;
-    }
     let mut set = CpuSet::default();
-    for part in text.split(|&b| b == b',') {
-        let (lo, hi) = match part.iter().position(|&b| b == b'-') {
-            Some(dash) => (number(&part[..dash])?, number(&part[dash + 1..])?),
-            None => {
-                let n = number(part)?;
-                (n, n)
-            }
-        };
-        if lo > hi || hi >= CpuSet::MAX {
+    for r in cpu_ranges(text)? {
+        let (lo, hi) = r?;
+        if hi >= CpuSet::MAX {
             return None;
         }
         for cpu in lo..=hi {
