@@ -10,6 +10,7 @@
 //! vector that skips it if the CSR is not there.
 
 use core::arch::global_asm;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::csr;
 
@@ -46,6 +47,7 @@ diosix_probe_vector:
 
     PROBE diosix_clear_menvcfg, 0x30a
     PROBE diosix_clear_mseccfg, 0x747
+    PROBE diosix_clear_mcountinhibit, 0x320
     "#
 );
 #[cfg(target_arch = "riscv32")]
@@ -67,6 +69,7 @@ struct Probed {
 unsafe extern "C" {
     fn diosix_clear_menvcfg() -> Probed;
     fn diosix_clear_mseccfg() -> Probed;
+    fn diosix_clear_mcountinhibit() -> Probed;
     #[cfg(target_arch = "riscv32")]
     fn diosix_clear_menvcfgh() -> Probed;
     #[cfg(target_arch = "riscv32")]
@@ -97,6 +100,16 @@ impl core::fmt::Display for StateError {
     }
 }
 
+/// Harts that have `mcountinhibit` (privileged spec 1.11 and later), a bit
+/// per hart id below the word's width.
+static COUNTINHIBIT: AtomicUsize = AtomicUsize::new(0);
+
+/// True if the calling hart `hart` has `mcountinhibit` (checked at entry):
+/// touching it where it is missing would be a fatal trap in M-mode.
+pub fn has_countinhibit(hart: usize) -> bool {
+    hart < usize::BITS as usize && COUNTINHIBIT.load(Ordering::Relaxed) & (1 << hart) != 0
+}
+
 /// Sets this hart's M-mode state at entry. Every hart calls it first.
 pub fn init_hart() -> Result<(), StateError> {
     // No interrupt in M-mode (traps from capsules arrive whatever MIE
@@ -109,6 +122,11 @@ pub fn init_hart() -> Result<(), StateError> {
         let _ = diosix_clear_menvcfg();
         #[cfg(target_arch = "riscv32")]
         let _ = diosix_clear_menvcfgh();
+        // Every counter counts (mcountinhibit zero), where it exists.
+        let hart = super::cpu::hart_id();
+        if diosix_clear_mcountinhibit().present != 0 && hart < usize::BITS as usize {
+            COUNTINHIBIT.fetch_or(1 << hart, Ordering::Relaxed);
+        }
         let sec = diosix_clear_mseccfg();
         #[cfg(target_arch = "riscv32")]
         let _ = diosix_clear_mseccfgh();

@@ -1,7 +1,8 @@
 //! Each vcore's SBI extension state (PMU counters, FWFT locks), and the
 //! two hardware counters the PMU extension hands a capsule: `mcycle` and
 //! `minstret`, run or held through `mcountinhibit` (a CSR of privileged
-//! spec 1.11 and later).
+//! spec 1.11 and later; on a hart without it, probed at entry, they only
+//! run).
 //!
 //! Each vcore is pinned to the hart with the same id, so the hart's
 //! counters are its vcore's: no other capsule runs there. A scheduler that
@@ -45,6 +46,10 @@ pub fn counter_op(op: HwOp) {
 }
 
 fn run(idx: usize, run: bool) {
+    // A hart without mcountinhibit cannot hold its counters: they run.
+    if !super::machine::has_countinhibit(super::cpu::hart_id()) {
+        return;
+    }
     let bit = 1usize << idx;
     // SAFETY: mcountinhibit only lets this hart's counters count or hold;
     // idx is CYCLE or INSTRET (bit 0 or 2).
