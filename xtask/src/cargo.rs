@@ -49,8 +49,15 @@ impl Build<'_> {
 
     /// Builds, letting cargo's progress and errors reach the terminal.
     pub fn run(&self) -> Result<PathBuf> {
+        self.run_with_env(&[])
+    }
+
+    /// Builds with these build-time settings (e.g. `DIOSIX_BOOT_CAPSULE_MIB`)
+    /// in the environment.
+    pub fn run_with_env(&self, env: &[(&str, &str)]) -> Result<PathBuf> {
         let output = self
             .command()
+            .envs(env.iter().copied())
             .stderr(Stdio::inherit())
             .output()
             .context("cannot run cargo")?;
