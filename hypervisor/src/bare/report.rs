@@ -55,7 +55,10 @@ pub fn print(p: &Platform, all_harts_in: bool) {
     let running = usable.iter().map(|h| h.id).filter(|&id| harts::is_online(id as usize));
     println!("harts running in M-mode: {}", id_list(running));
     if !all_harts_in {
-        println!("warning: not every usable hart checked in (ids >= {} are parked)", layout::MAX_HARTS);
+        println!(
+            "warning: not every usable hart checked in (ids >= {} are parked; a hart that failed a check says so above)",
+            layout::MAX_HARTS
+        );
     }
 
     match p.uart {
