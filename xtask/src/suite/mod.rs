@@ -12,6 +12,7 @@ pub mod linux;
 pub mod nofpu;
 pub mod numa;
 pub mod refusal;
+pub mod routes;
 pub mod testguest;
 
 use std::time::Instant;
@@ -35,6 +36,7 @@ pub fn all(targets: &[Target]) -> Vec<Case> {
     for &t in targets {
         cases.extend(hypervisor::cases(t));
         cases.extend(refusal::cases(t));
+        cases.extend(routes::cases(t));
         cases.extend(testguest::cases(t));
         cases.extend(fuzz::cases(t));
         cases.extend(numa::cases(t));
