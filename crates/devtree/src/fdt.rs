@@ -500,7 +500,7 @@ impl<'a> Node<'a> {
         let entry = (ac + sc) * 4;
         let readable = entry != 0 && ac <= 2 && sc <= 2;
         let count = if readable { value.len() / entry } else { 0 };
-        let whole = value.is_empty() || (readable && value.len() % entry == 0);
+        let whole = value.is_empty() || (readable && value.len().is_multiple_of(entry));
         let entries = (0..count).map(move |i| {
             let at = i * entry;
             (read_cells(value, at, ac), read_cells(value, at + ac * 4, sc))

@@ -212,11 +212,7 @@ fn sanitize(c: &Ctx, eid: usize, fid: usize, mut a: [usize; 6]) -> Option<[usize
             a[2] = MODE_STOP;
         }
         // SUSP system_suspend: only reserved sleep types.
-        (SUSP, 0) => {
-            if !(1..0x8000_0000).contains(&(a[0] as u32)) {
-                return None;
-            }
-        }
+        (SUSP, 0) if !(1..0x8000_0000).contains(&(a[0] as u32)) => return None,
         // DBCN write of capsule memory prints it: print readable bytes.
         (DBCN, 0) if c.inside(a[1]) => {
             a[1] = PRINTABLE.as_ptr() as usize;
