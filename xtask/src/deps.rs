@@ -206,34 +206,82 @@ fn rustup_targets() -> Result<()> {
 }
 
 /// Stops with the Debian package to install when a command xtask is about
-/// to use is not on PATH, or a file a build needs is missing.
+/// to use is not on PATH.
 pub fn require(tools: &[&str]) -> Result<()> {
-    let mut missing: Vec<String> = Vec::new();
-    for tool in tools {
-        if which(tool).is_none() {
-            let package = TOOLS.iter().find(|(t, _)| t == tool).map_or("?", |(_, p)| *p);
-            missing.push(format!("`{tool}` (Debian package {package})"));
-        }
+    match missing_tools(tools, |t| which(t).is_some()) {
+        Some(why) => bail!("{why}"),
+        None => Ok(()),
     }
-    if !missing.is_empty() {
-        bail!("{} not found: run `cargo xtask deps` (as root), or install it by hand", missing.join(", "));
-    }
-    Ok(())
 }
 
 /// Like [`require`], for the header and library files of the builds.
 pub fn require_files(files: &[&str]) -> Result<()> {
-    for file in files {
-        if !std::path::Path::new(file).exists() {
-            let package = FILES.iter().find(|(f, _)| f == file).map_or("?", |(_, p)| *p);
-            bail!("{file} is missing (Debian package {package}): run `cargo xtask deps` (as root)");
-        }
+    match missing_files(files, |f| std::path::Path::new(f).exists()) {
+        Some(why) => bail!("{why}"),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The sentence for the tools `found` says are missing, if any.
+fn missing_tools(tools: &[&str], found: impl Fn(&str) -> bool) -> Option<String> {
+    let missing: Vec<String> = tools
+        .iter()
+        .filter(|t| !found(t))
+        .map(|tool| {
+            let package = TOOLS.iter().find(|(t, _)| t == tool).map_or("?", |(_, p)| *p);
+            format!("`{tool}` (Debian package {package})")
+        })
+        .collect();
+    (!missing.is_empty())
+        .then(|| format!("{} not found: run `cargo xtask deps` (as root), or install it by hand", missing.join(", ")))
+}
+
+/// The sentence for the first file `found` says is missing, if any.
+fn missing_files(files: &[&str], found: impl Fn(&str) -> bool) -> Option<String> {
+    let file = files.iter().find(|f| !found(f))?;
+    let package = FILES.iter().find(|(f, _)| f == file).map_or("?", |(_, p)| *p);
+    Some(format!("{file} is missing (Debian package {package}): run `cargo xtask deps` (as root)"))
 }
 
 /// The full path of `program` on PATH.
 pub fn which(program: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_tool_names_its_package() {
+        let why = missing_tools(&["make", "qemu-system-riscv32", "bc"], |t| t == "make").unwrap();
+        assert!(why.contains("`qemu-system-riscv32` (Debian package qemu-system-riscv)"), "{why}");
+        assert!(why.contains("`bc` (Debian package bc)"), "{why}");
+        assert!(!why.contains("`make`"), "{why}");
+        assert!(why.contains("cargo xtask deps"), "{why}");
+        assert_eq!(missing_tools(&["make"], |_| true), None);
+    }
+
+    #[test]
+    fn a_missing_header_names_its_package() {
+        let why = missing_files(&["/usr/riscv64-linux-gnu/include/stdio.h"], |_| false).unwrap();
+        assert!(why.contains("(Debian package libc6-dev-riscv64-cross)"), "{why}");
+        assert_eq!(missing_files(&["/usr/include/libelf.h"], |_| true), None);
+    }
+
+    #[test]
+    fn every_required_tool_and_file_is_installed_by_deps() {
+        let packages: Vec<&str> = PACKAGES.iter().map(|(p, _)| *p).collect();
+        for (what, package) in TOOLS.iter().chain(FILES) {
+            assert!(packages.contains(package), "{what} comes from {package}, which deps does not install");
+        }
+    }
+
+    #[test]
+    fn only_qemu_and_opensbi_come_from_backports() {
+        let pin = pin_preferences();
+        assert!(pin.starts_with("Package: src:qemu src:opensbi\n"), "{pin}");
+        assert!(pin.contains("Pin: release n=bookworm-backports"), "{pin}");
+    }
 }
