@@ -1,9 +1,10 @@
 //! Property tests: `dispatch` on random and edge-case calls never panics,
 //! never touches memory outside the capsule, and answers in SBI's terms.
 //!
-//! This has its own minimal fake of the hypervisor rather than sharing
-//! tests/dispatch.rs's (which is being extended at the same time): it only
-//! records what matters to the properties checked here.
+//! This has its own fake of the hypervisor rather than sharing
+//! tests/dispatch.rs's: it records every guest memory access the
+//! dispatcher asks for (the properties are about those), where that one
+//! models answers for scripted calls. Their guest-memory copies look alike.
 
 use proptest::prelude::*;
 use sbi::pmu::HwOp;
