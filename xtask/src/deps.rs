@@ -27,6 +27,7 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ("xz-utils", "unpacking linux-source"),
     ("dpkg-dev", "`apt-get source busybox` for the riscv64gc userland"),
     ("libc6-dev-riscv64-cross", "riscv64 glibc headers and static libc for busybox's cross build"),
+    ("gdb-multiarch", "debugging the hypervisor and its capsules (`cargo xtask run --gdb`)"),
 ];
 
 /// Packages whose newer versions come from bookworm-backports on Debian 12,
@@ -53,6 +54,7 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("cpio", "cpio"),
     ("xz", "xz-utils"),
     ("dpkg-source", "dpkg-dev"),
+    ("gdb-multiarch", "gdb-multiarch"),
 ];
 
 /// Files (not commands) the builds need, and their packages.

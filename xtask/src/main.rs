@@ -69,6 +69,10 @@ enum Cmd {
         /// after ` -- `, the boot capsule's (so it may start with `--`).
         #[arg(long, allow_hyphen_values = true)]
         append: Option<String>,
+        /// Start paused, with QEMU's gdb stub on this port (1234 if none is
+        /// given), and print the gdb-multiarch command that attaches.
+        #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "1234")]
+        gdb: Option<u16>,
     },
     /// Build the boot capsule's Linux kernel offline and install it at
     /// boot/binaries/<arch>/supervisor.
@@ -142,15 +146,22 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", exe.display());
             Ok(())
         }
-        Cmd::Run { target, release, smp, memory, append } => {
+        Cmd::Run { target, release, smp, memory, append, gdb } => {
             let smp = qemu::check_smp(smp)?;
             let memory_mib = qemu::parse_memory(&memory)?;
             deps::require(&[target.qemu_binary()])?;
+            if gdb.is_some() {
+                deps::require(&["gdb-multiarch"])?;
+            }
             let exe = build(target, release)?;
             let mut m = qemu::Machine::new(target, &exe);
             m.smp = smp;
             m.memory_mib = memory_mib;
             m.append = append;
+            m.gdb_port = gdb;
+            if let Some(port) = gdb {
+                eprintln!("{}", qemu::gdb_instructions(&exe, port, &paths::supervisor(target.arch())));
+            }
             let status = m.run_interactive()?;
             if !status.success() {
                 bail!("QEMU exited with {status}");
@@ -244,9 +255,9 @@ mod tests {
     #[test]
     fn defaults_are_the_documented_ones() {
         match parse(&["run"]).unwrap().command {
-            Cmd::Run { target, smp, memory, release, append } => {
+            Cmd::Run { target, smp, memory, release, append, gdb } => {
                 assert_eq!(target, Target::Riscv64gc);
-                assert_eq!((smp, memory.as_str(), release, append), (4, "512M", false, None));
+                assert_eq!((smp, memory.as_str(), release, append, gdb), (4, "512M", false, None, None));
             }
             _ => panic!("not run"),
         }
@@ -280,6 +291,18 @@ mod tests {
             Cmd::Run { append, smp, .. } => assert_eq!((append.as_deref(), smp), (Some("-- quiet"), 2)),
             _ => panic!("not run"),
         }
+    }
+
+    #[test]
+    fn gdb_port_defaults_to_1234() {
+        let gdb = |args: &[&str]| match parse(args).unwrap().command {
+            Cmd::Run { gdb, .. } => gdb,
+            _ => panic!("not run"),
+        };
+        assert_eq!(gdb(&["run", "--gdb"]), Some(1234));
+        assert_eq!(gdb(&["run", "--gdb", "4321"]), Some(4321));
+        assert_eq!(gdb(&["run"]), None);
+        assert!(parse(&["run", "--gdb", "port"]).is_err());
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct Machine {
     /// evenly between them, in order, and the board gets one CLINT (or
     /// ACLINT) and PLIC per node. `smp` and `memory_mib` must divide evenly.
     pub numa_nodes: u32,
+    /// QEMU's gdb stub on this TCP port, with the machine paused until a
+    /// debugger continues it.
+    pub gdb_port: Option<u16>,
 }
 
 impl Machine {
@@ -55,6 +58,7 @@ impl Machine {
             firmware: Firmware::None,
             aclint: false,
             numa_nodes: 0,
+            gdb_port: None,
         }
     }
 
@@ -82,6 +86,9 @@ impl Machine {
         cmd.arg("-kernel").arg(&self.kernel);
         if let Some(a) = &self.append {
             cmd.args(["-append", a]);
+        }
+        if let Some(port) = self.gdb_port {
+            cmd.args(["-gdb", &format!("tcp:127.0.0.1:{port}"), "-S"]);
         }
         cmd
     }
@@ -227,6 +234,19 @@ fn not_found(target: Target) -> String {
     format!(
         "cannot start {}; run `cargo xtask deps` to install QEMU",
         target.qemu_binary()
+    )
+}
+
+/// What to type to attach gdb to a machine started with `gdb_port`.
+pub fn gdb_instructions(exe: &Path, port: u16, supervisor: &Path) -> String {
+    format!(
+        "QEMU is paused, waiting for gdb on port {port}. In another terminal:\n\
+         \n  gdb-multiarch {exe} -ex 'target remote 127.0.0.1:{port}'\n\
+         \nthen, for example, `break hypervisor::bare::vcore::guest_trap` and `continue`.\n\
+         The boot capsule's kernel symbols (valid once its MMU is on): `add-symbol-file {sup}`.\n\
+         See docs/debugging.md.",
+        exe = exe.display(),
+        sup = supervisor.display(),
     )
 }
 

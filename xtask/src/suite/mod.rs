@@ -3,6 +3,7 @@
 //! `N passed, N failed`.
 
 pub mod boot_capsule;
+pub mod debug;
 pub mod clocks;
 pub mod fixture;
 pub mod fuzz;
@@ -41,6 +42,7 @@ pub fn all(targets: &[Target]) -> Vec<Case> {
         cases.extend(fuzz::cases(t));
         cases.extend(numa::cases(t));
         cases.extend(hostile::cases(t));
+        cases.extend(debug::cases(t));
         cases.extend(nofpu::cases(t));
         cases.extend(linux::cases(t));
         cases.extend(boot_capsule::cases(t));
