@@ -14,4 +14,4 @@ pub mod fdt;
 pub mod platform;
 
 pub use fdt::{Error, Fdt, Node, Property};
-pub use platform::{Hart, HartTimer, Mmio, Platform, PlatformError, PowerOff, PowerOffKind, TimerIpi};
+pub use platform::{Hart, HartTimer, Mmio, Platform, PlatformError, PowerOff, PowerOffKind, TimerIpi, Uart, UartKind};

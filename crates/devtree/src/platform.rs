@@ -17,6 +17,22 @@ pub struct Mmio {
     pub compatible: &'static str,
 }
 
+/// The kinds of UART the hypervisor has a console driver for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UartKind {
+    /// A 16550 with byte-wide registers one byte apart (QEMU's `virt`).
+    Ns16550,
+    /// SiFive's UART (`sifive,uart0`: the HiFive Unleashed, QEMU's `sifive_u`).
+    Sifive,
+}
+
+/// The console UART: where it is and which driver it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Uart {
+    pub mmio: Mmio,
+    pub kind: UartKind,
+}
+
 /// One hart (hardware thread) of the machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hart {
@@ -92,7 +108,7 @@ pub struct Platform {
     pub harts: Vec<Hart>,
     /// `timebase-frequency` from `/cpus`, in Hz.
     pub timebase_hz: Option<u64>,
-    pub uart: Option<Mmio>,
+    pub uart: Option<Uart>,
     /// A CLINT, or an ACLINT MTIMER.
     pub timer: Option<Mmio>,
     /// Every CLINT (or ACLINT MSWI + MTIMER pair) that serves a hart, in tree order.
@@ -177,7 +193,9 @@ impl fmt::Display for PlatformError {
     }
 }
 
-const UART_COMPATIBLE: &[&str] = &["ns16550a", "ns16550"];
+/// UARTs with a driver, by `compatible`, in order of preference.
+const UARTS: &[(&str, UartKind)] =
+    &[("ns16550a", UartKind::Ns16550), ("ns16550", UartKind::Ns16550), ("sifive,uart0", UartKind::Sifive)];
 const CLINT_COMPATIBLE: &[&str] = &["riscv,clint0", "sifive,clint0"];
 const TIMER_COMPATIBLE: &[&str] = &["riscv,clint0", "sifive,clint0", "riscv,aclint-mtimer"];
 const PLIC_COMPATIBLE: &[&str] = &["riscv,plic0", "sifive,plic-1.0.0"];
@@ -516,8 +534,9 @@ fn first_compatible(fdt: &Fdt<'static>, list: &[&'static str]) -> Option<Mmio> {
 }
 
 /// The UART `/chosen/stdout-path` names (a path or an alias, with optional
-/// `:options`), or else the first 16550 in the tree.
-fn read_uart(fdt: &Fdt<'static>, chosen: Option<Node<'static>>) -> Option<Mmio> {
+/// `:options`) if there is a driver for it, or else the first UART in the
+/// tree that has one.
+fn read_uart(fdt: &Fdt<'static>, chosen: Option<Node<'static>>) -> Option<Uart> {
     let named = chosen
         .and_then(|c| c.str_property("stdout-path"))
         .map(|p| p.split(':').next().unwrap_or(p))
@@ -529,11 +548,14 @@ fn read_uart(fdt: &Fdt<'static>, chosen: Option<Node<'static>>) -> Option<Mmio> 
                 fdt.find_path(target)
             }
         })
-        .filter(|n| UART_COMPATIBLE.iter().any(|c| n.is_compatible(c)));
-    match named {
-        Some(node) => mmio_of(&node),
-        None => first_compatible(fdt, UART_COMPATIBLE),
-    }
+        .and_then(|n| uart_of(&n));
+    named.or_else(|| UARTS.iter().find_map(|(c, _)| fdt.compatible(c).next()).and_then(|n| uart_of(&n)))
+}
+
+/// `node` as a console UART, if it is one we have a driver for.
+fn uart_of(node: &Node<'static>) -> Option<Uart> {
+    let kind = UARTS.iter().find(|(c, _)| node.is_compatible(c))?.1;
+    Some(Uart { mmio: mmio_of(node)?, kind })
 }
 
 /// A `syscon-poweroff`/`syscon-reboot` node, or else the SiFive test device

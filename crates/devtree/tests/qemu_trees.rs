@@ -2,7 +2,7 @@
 //! (`qemu-system-riscv64 -machine virt,dumpdtb=FILE -smp 3 -m 384M` and the
 //! rv32 equivalent with `-smp 2 -m 256M -append ...`).
 
-use devtree::{Fdt, HartTimer, Platform, PowerOffKind, TimerIpi};
+use devtree::{Fdt, HartTimer, Platform, PowerOffKind, TimerIpi, UartKind};
 
 fn platform(bytes: &'static [u8]) -> Platform {
     let fdt = Fdt::parse(bytes).expect("QEMU's tree parses");
@@ -21,7 +21,7 @@ fn rv64_virt_smp3_384m() {
     assert_eq!(p.harts[0].mmu.as_deref(), Some("riscv,sv57"));
     assert_eq!(p.timebase_hz, Some(10_000_000));
     let uart = p.uart.expect("uart");
-    assert_eq!((uart.base, uart.compatible), (0x1000_0000, "ns16550a"));
+    assert_eq!((uart.mmio.base, uart.mmio.compatible, uart.kind), (0x1000_0000, "ns16550a", UartKind::Ns16550));
     assert_eq!(p.timer.expect("clint").base, 0x200_0000);
     assert_eq!(p.timer_ipi, [TimerIpi { msip: 0x200_0000, mtimecmp: 0x200_4000, mtime: 0x200_bff8, harts: vec![0, 1, 2] }]);
     assert_eq!(p.timer_of(2), Some(&HartTimer { hart: 2, msip: 0x200_0008, mtimecmp: 0x200_4010, mtime: 0x200_bff8 }));
@@ -45,7 +45,7 @@ fn rv32_virt_smp2_256m_with_bootargs() {
     assert_eq!(p.bootargs, Some("console=ttyS0 diosix.selftest=panic"));
     assert!(p.has_bootarg("diosix.selftest=panic"));
     assert!(!p.has_bootarg("diosix.selftest"));
-    assert_eq!(p.uart.expect("uart").base, 0x1000_0000);
+    assert_eq!(p.uart.expect("uart").mmio.base, 0x1000_0000);
 }
 
 #[test]
@@ -164,3 +164,15 @@ fn rv64_virt_numa_two_aclints() {
     assert_eq!(p.timer_ipi[1].harts, [2, 3]);
 }
 
+
+/// QEMU's model of the HiFive Unleashed: its console is a SiFive UART (the
+/// one `stdout-path` names, of two), and hart 0 is the E51 monitor core,
+/// which has no MMU and so cannot run a capsule.
+#[test]
+fn sifive_u_uart_and_monitor_core() {
+    let p = platform(include_bytes!("data/qemu-sifive_u-smp5-1G.dtb"));
+    let uart = p.uart.expect("uart");
+    assert_eq!((uart.mmio.base, uart.kind), (0x1001_0000, UartKind::Sifive));
+    assert_eq!(p.usable_harts().map(|h| h.id).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert!(!p.harts[0].usable);
+}
