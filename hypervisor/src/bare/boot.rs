@@ -21,6 +21,21 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     let state = machine::init_hart();
     harts::check_in(hart);
     heap::init();
+    // The device tree first, then the console it names: the early guess
+    // (QEMU virt's 16550) is a different device on other boards.
+    let read = read_platform(dtb);
+    if let Ok((platform, _)) = &read {
+        match platform.uart {
+            Some(uart) => match Phys::new(uart.mmio.base) {
+                Some(base) => console::set_uart(base.as_usize(), uart.kind),
+                None => println!(
+                    "[diosix] the UART at {:#x} lies beyond this hypervisor's reach; keeping the early console",
+                    uart.mmio.base
+                ),
+            },
+            None => println!("[diosix] the device tree names no UART diosix can drive; trying QEMU virt's"),
+        }
+    }
     println!(
         "diosix {} ({}) starting on hart {hart} in M-mode",
         env!("CARGO_PKG_VERSION"),
@@ -30,19 +45,13 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         println!("[diosix] hart {hart}: {e}");
         power::exit(2);
     }
-    let (platform, tree) = match read_platform(dtb) {
+    let (platform, tree) = match read {
         Ok(p) => p,
         Err(e) => {
             println!("[diosix] cannot read the device tree at {dtb:#x}: {e}");
             power::exit(2);
         }
     };
-    if let Some(uart) = platform.uart {
-        match Phys::new(uart.base) {
-            Some(base) => console::set_base(base.as_usize()),
-            None => println!("[diosix] the UART at {:#x} lies beyond this hypervisor's reach; keeping the early console", uart.base),
-        }
-    }
     power::init(platform.poweroff, platform.reboot);
     if platform.hart_timers.is_empty() {
         println!("[diosix] the device tree names no CLINT or ACLINT: capsules cannot have timers or IPIs");
@@ -129,7 +138,7 @@ fn selftest(platform: &Platform) {
     if platform.has_bootarg("diosix.selftest=pmp-lock") {
         // What an earlier boot stage might leave: a locked PMP entry that
         // lets S/U-mode reach a device. The capsule must then not run.
-        let base = platform.uart.and_then(|u| Phys::new(u.base)).map_or(console::EARLY_UART, Phys::as_usize);
+        let base = platform.uart.and_then(|u| Phys::new(u.mmio.base)).map_or(console::EARLY_UART, Phys::as_usize);
         println!("[diosix] self-test: locking PMP entry 8 over {base:#x} as an earlier stage might");
         pmp::lock_entry_for_selftest(base);
     }

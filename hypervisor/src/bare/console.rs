@@ -1,40 +1,58 @@
-//! The hypervisor's console: a 16550-compatible UART.
+//! The hypervisor's console: the UART the device tree names, through the
+//! driver for its kind (`uart_ns16550`, `uart_sifive`; a new kind of UART
+//! needs only a new driver and a line in [`Uart::put`] and [`read_byte`]).
 //!
-//! Until the device tree is read, output goes to QEMU `virt`'s UART
-//! address. `println!` serialises whole lines with a lock; `force_println!`
-//! skips the lock for the panic and fatal-trap paths, where the lock may be
-//! held by the very hart that is failing.
+//! Until the device tree is read, output goes to QEMU `virt`'s 16550. Every
+//! wait for room in a UART is bounded, so a console that is not there (the
+//! early guess on another board) loses bytes instead of hanging the hart.
+//! `println!` serialises whole lines with a lock; `force_println!` skips
+//! the lock for the panic and fatal-trap paths, where the lock may be held
+//! by the very hart that is failing.
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicUsize, Ordering};
+
+use devtree::UartKind;
+
+use super::{uart_ns16550, uart_sifive};
 
 /// QEMU `virt`'s first UART, used before the device tree names one.
 pub const EARLY_UART: usize = 0x1000_0000;
 
 static BASE: AtomicUsize = AtomicUsize::new(EARLY_UART);
+/// 0: a 16550, 1: a SiFive UART.
+static KIND: AtomicUsize = AtomicUsize::new(0);
 static LOCK: spin::Mutex<()> = spin::Mutex::new(());
 
-const THR: usize = 0; // transmit holding register
-const LSR: usize = 5; // line status register
-const LSR_THR_EMPTY: u8 = 1 << 5;
+/// Polls for room in the UART before a byte is dropped: ample for a UART
+/// that is there (a byte leaves a 115200-baud line in under 100 us).
+const SPINS: usize = 1 << 20;
 
-/// Use the UART at `base` from now on.
-pub fn set_base(base: usize) {
+/// Use the UART at `base`, of `kind`, from now on.
+pub fn set_uart(base: usize, kind: UartKind) {
+    if kind == UartKind::Sifive {
+        uart_sifive::init(base);
+    }
+    KIND.store(kind as usize, Ordering::SeqCst);
     BASE.store(base, Ordering::SeqCst);
+}
+
+fn kind() -> UartKind {
+    if KIND.load(Ordering::SeqCst) == UartKind::Sifive as usize { UartKind::Sifive } else { UartKind::Ns16550 }
 }
 
 struct Uart(usize);
 
 impl Uart {
+    fn now() -> Uart {
+        Uart(BASE.load(Ordering::SeqCst))
+    }
+
     fn put(&self, byte: u8) {
-        // SAFETY: `self.0` is the UART the device tree (or, before it is
-        // read, the QEMU virt board) places there; only its THR and LSR
-        // byte registers are touched, with volatile accesses.
-        unsafe {
-            let lsr = (self.0 + LSR) as *const u8;
-            while lsr.read_volatile() & LSR_THR_EMPTY == 0 {}
-            ((self.0 + THR) as *mut u8).write_volatile(byte);
-        }
+        match kind() {
+            UartKind::Ns16550 => uart_ns16550::put(self.0, byte, SPINS),
+            UartKind::Sifive => uart_sifive::put(self.0, byte, SPINS),
+        };
     }
 }
 
@@ -52,7 +70,7 @@ impl Write for Uart {
 
 pub fn print(args: fmt::Arguments) {
     let _guard = LOCK.lock();
-    let mut uart = Uart(BASE.load(Ordering::SeqCst));
+    let mut uart = Uart::now();
     // A capsule's held-back line start goes out first; after our line the
     // capsule's next byte starts a line of its own.
     let mut line = LINE.lock();
@@ -62,7 +80,7 @@ pub fn print(args: fmt::Arguments) {
 }
 
 pub fn force_print(args: fmt::Arguments) {
-    let _ = Uart(BASE.load(Ordering::SeqCst)).write_fmt(args);
+    let _ = Uart::now().write_fmt(args);
 }
 
 macro_rules! println {
@@ -101,7 +119,7 @@ static LINE: spin::Mutex<LineState> = spin::Mutex::new(LineState { at_start: tru
 pub fn write_bytes(bytes: &[u8]) {
     let _guard = LOCK.lock();
     let mut line = LINE.lock();
-    let uart = Uart(BASE.load(Ordering::SeqCst));
+    let uart = Uart::now();
     for &b in bytes {
         if line.at_start {
             if b == HV_PREFIX[line.held] {
@@ -124,8 +142,6 @@ pub fn write_bytes(bytes: &[u8]) {
     }
 }
 
-const RBR: usize = 0; // receive buffer register
-const LSR_DATA_READY: u8 = 1 << 0;
 
 /// A byte of input, if one has arrived. Under the console lock: two harts
 /// polling at once could otherwise both see "data ready" and one of them
@@ -133,10 +149,8 @@ const LSR_DATA_READY: u8 = 1 << 0;
 pub fn read_byte() -> Option<u8> {
     let _guard = LOCK.lock();
     let base = BASE.load(Ordering::SeqCst);
-    // SAFETY: the UART's line status and receive registers, read with
-    // volatile byte accesses; reading RBR consumes the byte.
-    unsafe {
-        let ready = ((base + LSR) as *const u8).read_volatile() & LSR_DATA_READY != 0;
-        ready.then(|| ((base + RBR) as *const u8).read_volatile())
+    match kind() {
+        UartKind::Ns16550 => uart_ns16550::get(base),
+        UartKind::Sifive => uart_sifive::get(base),
     }
 }

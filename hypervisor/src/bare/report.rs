@@ -62,7 +62,7 @@ pub fn print(p: &Platform, all_harts_in: bool) {
     }
 
     match p.uart {
-        Some(u) => println!("uart: {} at {:#x}", u.compatible, u.base),
+        Some(u) => println!("uart: {} at {:#x}", u.mmio.compatible, u.mmio.base),
         None => println!("uart: none found"),
     }
     match (p.timer, p.timebase_hz) {
