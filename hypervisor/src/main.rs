@@ -17,6 +17,7 @@ mod bare {
     pub mod console;
     pub mod cpu;
     pub mod csr;
+    pub mod emulate;
     pub mod entry;
     pub mod guest;
     pub mod harts;
@@ -36,6 +37,8 @@ mod bare {
     pub mod supervisor;
     pub mod timer;
     pub mod trap;
+    pub mod uart_ns16550;
+    pub mod uart_sifive;
     pub mod vcore;
 }
 

@@ -45,6 +45,22 @@ diosix_probe_vector:
     ret
     .endm
 
+    // The same for a CSR that is only read.
+    .macro PROBE_READ name, csr
+    .globl \name
+    .balign 4
+\name:
+    csrr    t0, mtvec
+    la      t1, diosix_probe_vector
+    csrw    mtvec, t1
+    li      a0, 1
+    li      a1, 0
+    csrr    a1, \csr
+    csrw    mtvec, t0
+    ret
+    .endm
+
+    PROBE_READ diosix_probe_time, 0xc01
     PROBE diosix_clear_menvcfg, 0x30a
     PROBE diosix_clear_mseccfg, 0x747
     PROBE diosix_clear_mcountinhibit, 0x320
@@ -70,6 +86,7 @@ unsafe extern "C" {
     fn diosix_clear_menvcfg() -> Probed;
     fn diosix_clear_mseccfg() -> Probed;
     fn diosix_clear_mcountinhibit() -> Probed;
+    fn diosix_probe_time() -> Probed;
     #[cfg(target_arch = "riscv32")]
     fn diosix_clear_menvcfgh() -> Probed;
     #[cfg(target_arch = "riscv32")]
@@ -110,6 +127,15 @@ pub fn has_countinhibit(hart: usize) -> bool {
     hart < usize::BITS as usize && COUNTINHIBIT.load(Ordering::Relaxed) & (1 << hart) != 0
 }
 
+/// Harts whose `time` CSR reads (many do not: the FU540's cores, QEMU's
+/// `sifive_u`); on the others the hypervisor emulates it.
+static TIME_CSR: AtomicUsize = AtomicUsize::new(0);
+
+/// True if the calling hart `hart` has a readable `time` CSR.
+pub fn has_time_csr(hart: usize) -> bool {
+    hart < usize::BITS as usize && TIME_CSR.load(Ordering::Relaxed) & (1 << hart) != 0
+}
+
 /// Sets this hart's M-mode state at entry. Every hart calls it first.
 pub fn init_hart() -> Result<(), StateError> {
     // No interrupt in M-mode (traps from capsules arrive whatever MIE
@@ -126,6 +152,9 @@ pub fn init_hart() -> Result<(), StateError> {
         let hart = super::cpu::hart_id();
         if diosix_clear_mcountinhibit().present != 0 && hart < usize::BITS as usize {
             COUNTINHIBIT.fetch_or(1 << hart, Ordering::Relaxed);
+        }
+        if diosix_probe_time().present != 0 && hart < usize::BITS as usize {
+            TIME_CSR.fetch_or(1 << hart, Ordering::Relaxed);
         }
         let sec = diosix_clear_mseccfg();
         #[cfg(target_arch = "riscv32")]

@@ -14,7 +14,7 @@ use super::console::{force_println, println};
 use super::guest::{self, Context};
 use super::layout::MAX_HARTS;
 use super::sbi_host::VcoreHost;
-use super::{cpu, csr, mailbox, pmp, power, reflect, sbi_state, timer};
+use super::{cpu, csr, emulate, machine, mailbox, pmp, power, reflect, sbi_state, timer};
 
 // SBI HSM states.
 pub const STARTED: usize = 0;
@@ -72,7 +72,10 @@ fn prepare_hart(c: &Capsule) {
     // Nothing left over from a previous run of a vcore on this hart.
     csr::mip::clear(csr::STIP | csr::SSIP);
     csr::fence_i();
-    csr::medeleg::write(DELEGATED_EXCEPTIONS);
+    // A hart without the `time` CSR keeps illegal instructions, to
+    // emulate reads of it (`emulate.rs`) and pass the rest on.
+    let keep = if machine::has_time_csr(cpu::hart_id()) { 0 } else { 1 << 2 };
+    csr::medeleg::write(DELEGATED_EXCEPTIONS & !keep);
     csr::mideleg::write(DELEGATED_INTERRUPTS);
     csr::mcounteren::write(COUNTERS);
     csr::scounteren::write(COUNTERS);
@@ -204,6 +207,11 @@ pub extern "C" fn guest_trap(ctx: &'static mut Context) -> *mut Context {
         (true, 3) => serve_mailbox(hart),
         (false, 9) => sbi_call(hart, c, ctx),
         (false, 1 | 5 | 7) => reflect_access_fault(hart, c, ctx, cause),
+        (false, 2) => {
+            if emulate::illegal_instruction(ctx).is_err() {
+                capsule_died(hart, ctx, "illegal instruction with no working trap handler");
+            }
+        }
         _ => capsule_died(hart, ctx, cpu::exception_name(interrupt, code)),
     }
     ctx

@@ -1,0 +1,33 @@
+//! Instructions a capsule expects that its hart lacks, done by the
+//! hypervisor: reading the `time` CSR on a hart without it, from the
+//! CLINT's `mtime`, as firmware such as OpenSBI does for Linux.
+//!
+//! On such a hart illegal-instruction exceptions stay in M-mode
+//! (`vcore::prepare_hart`); each arrives here, and anything that is not a
+//! read of `time` goes on to the capsule's kernel exactly as if it had
+//! been delegated.
+
+use super::guest::Context;
+use super::reflect::{self, NoHandler};
+use super::{clint, csr};
+
+const ILLEGAL_INSTRUCTION: usize = 2;
+
+/// Handles an illegal-instruction exception from the capsule (S or U mode).
+/// The instruction comes from `mtval`, where the hart puts it; a hart that
+/// leaves `mtval` zero gets every such trap passed on.
+pub fn illegal_instruction(ctx: &mut Context) -> Result<(), NoHandler> {
+    let tval = csr::mtval::read();
+    match insn::time_read(tval as u32, usize::BITS == 32) {
+        Some(read) => {
+            let now = clint::mtime();
+            let value = if read.high { (now >> 32) as usize } else { now as usize };
+            if read.rd != 0 {
+                ctx.regs[read.rd] = value;
+            }
+            ctx.pc = ctx.pc.wrapping_add(4);
+            Ok(())
+        }
+        None => reflect::to_supervisor(ctx, ILLEGAL_INSTRUCTION, tval),
+    }
+}
