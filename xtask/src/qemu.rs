@@ -45,6 +45,9 @@ pub struct Machine {
     /// QEMU's gdb stub on this TCP port, with the machine paused until a
     /// debugger continues it.
     pub gdb_port: Option<u16>,
+    /// QEMU's model of the HiFive Unleashed (`sifive_u`: an E51 monitor
+    /// core and U54 application cores, fixed CPUs) instead of `virt`.
+    pub sifive_u: bool,
 }
 
 impl Machine {
@@ -59,13 +62,19 @@ impl Machine {
             aclint: false,
             numa_nodes: 0,
             gdb_port: None,
+            sifive_u: false,
         }
     }
 
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(self.target.qemu_binary());
-        cmd.args(["-machine", if self.aclint { "virt,aclint=on" } else { "virt" }, "-nographic"]);
-        cmd.args(["-cpu", &self.target.qemu_cpu()]);
+        if self.sifive_u {
+            // The board's own harts: no -cpu.
+            cmd.args(["-machine", "sifive_u", "-nographic"]);
+        } else {
+            cmd.args(["-machine", if self.aclint { "virt,aclint=on" } else { "virt" }, "-nographic"]);
+            cmd.args(["-cpu", &self.target.qemu_cpu()]);
+        }
         if self.numa_nodes > 1 {
             let n = self.numa_nodes;
             cmd.args(["-smp", &format!("{},sockets={n}", self.smp)]);

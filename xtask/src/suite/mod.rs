@@ -2,6 +2,7 @@
 //! case, times it, shows a failing case's evidence, and ends with the line
 //! `N passed, N failed`.
 
+pub mod boards;
 pub mod boot_capsule;
 pub mod debug;
 pub mod clocks;
@@ -41,6 +42,7 @@ pub fn all(targets: &[Target]) -> Vec<Case> {
         cases.extend(testguest::cases(t));
         cases.extend(fuzz::cases(t));
         cases.extend(numa::cases(t));
+        cases.extend(boards::cases(t));
         cases.extend(hostile::cases(t));
         cases.extend(debug::cases(t));
         cases.extend(nofpu::cases(t));
