@@ -19,13 +19,35 @@ pub fn cases(t: Target) -> Vec<Case> {
     if !t.is_64bit() {
         return Vec::new();
     }
-    vec![case(
-        format!(
-            "{}: sifive_u: the boot report on its SiFive UART, the E51 left out, timers (rdtime emulated), IPIs and HSM on the U54s",
-            t.arch()
+    vec![
+        case(
+            format!(
+                "{}: sifive_u: the boot report on its SiFive UART, the E51 left out, timers (rdtime emulated), IPIs and HSM on the U54s",
+                t.arch()
+            ),
+            move || sifive_u(t),
         ),
-        move || sifive_u(t),
-    )]
+        case(
+            format!("{}: sifive_u: Linux in the boot capsule reaches its prompt on the four U54s and answers `info`", t.arch()),
+            move || sifive_u_linux(t),
+        ),
+    ]
+}
+
+/// The boot capsule's Linux on the board: its console in and out through
+/// SBI and the SiFive UART, its clock through the emulated `rdtime`.
+fn sifive_u_linux(t: Target) -> Result<()> {
+    let exe = super::boot_capsule::hypervisor_with_linux(t, false)?;
+    let mut m = Machine::new(t, &exe);
+    m.sifive_u = true;
+    m.smp = 5;
+    m.memory_mib = 1024;
+    let mut vm = m.spawn()?;
+    let answer = super::linux::prompt_and_info(&mut vm, Duration::from_secs(180));
+    let out = vm.finish(Duration::ZERO).output;
+    let (cpus, _) = answer.map_err(|e| anyhow::anyhow!("{e:#}\n{out}"))?;
+    ensure!(cpus.trim() == "4", "Linux sees {cpus} CPUs, expected the four U54s\n{out}");
+    expect_all(&out, &["uart: sifive,uart0 at 0x10010000", ", vcores 1 2 3 4, "])
 }
 
 fn sifive_u(t: Target) -> Result<()> {
