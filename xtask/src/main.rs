@@ -73,6 +73,10 @@ enum Cmd {
         /// given), and print the gdb-multiarch command that attaches.
         #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "1234")]
         gdb: Option<u16>,
+        /// QEMU board: virt, or sifive_u (the HiFive Unleashed model, rv64;
+        /// hart 0 is its E51 monitor core, the others U54s).
+        #[arg(long, default_value = "virt", value_parser = ["virt", "sifive_u"])]
+        machine: String,
     },
     /// Build the boot capsule's Linux kernel offline and install it at
     /// boot/binaries/<arch>/supervisor.
@@ -146,7 +150,10 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", exe.display());
             Ok(())
         }
-        Cmd::Run { target, release, smp, memory, append, gdb } => {
+        Cmd::Run { target, release, smp, memory, append, gdb, machine } => {
+            if machine == "sifive_u" && !target.is_64bit() {
+                bail!("sifive_u has 64-bit harts: use --target riscv64gc or riscv64imac");
+            }
             let smp = qemu::check_smp(smp)?;
             let memory_mib = qemu::parse_memory(&memory)?;
             deps::require(&[target.qemu_binary()])?;
@@ -159,6 +166,7 @@ fn run(cli: Cli) -> Result<()> {
             m.memory_mib = memory_mib;
             m.append = append;
             m.gdb_port = gdb;
+            m.sifive_u = machine == "sifive_u";
             if let Some(port) = gdb {
                 eprintln!("{}", qemu::gdb_instructions(&exe, port, &paths::supervisor(target.arch())));
             }
@@ -255,9 +263,10 @@ mod tests {
     #[test]
     fn defaults_are_the_documented_ones() {
         match parse(&["run"]).unwrap().command {
-            Cmd::Run { target, smp, memory, release, append, gdb } => {
+            Cmd::Run { target, smp, memory, release, append, gdb, machine } => {
                 assert_eq!(target, Target::Riscv64gc);
                 assert_eq!((smp, memory.as_str(), release, append, gdb), (4, "512M", false, None, None));
+                assert_eq!(machine, "virt");
             }
             _ => panic!("not run"),
         }
@@ -316,6 +325,8 @@ mod tests {
         let e = parse(&["run", "--smp", "four"]).unwrap_err();
         assert!(e.contains("invalid value 'four'"), "{e}");
         assert!(parse(&["run", "--bogus"]).is_err());
+        let e = parse(&["run", "--machine", "sifive-u"]).unwrap_err();
+        assert!(e.contains("invalid value 'sifive-u'") && e.contains("sifive_u"), "{e}");
     }
 }
 }
