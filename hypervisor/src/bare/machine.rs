@@ -30,7 +30,9 @@ diosix_probe_vector:
     csrw    mepc, t2
     mret
 
-    .macro PROBE name, csr
+    // clear = 1: write zero, then read; clear = 0: only read (for a
+    // read-only CSR, whose write would always trap).
+    .macro PROBE name, csr, clear=1
     .globl \name
     .balign 4
 \name:
@@ -39,28 +41,15 @@ diosix_probe_vector:
     csrw    mtvec, t1
     li      a0, 1
     li      a1, 0
+    .if \clear
     csrw    \csr, zero
+    .endif
     csrr    a1, \csr
     csrw    mtvec, t0
     ret
     .endm
 
-    // The same for a CSR that is only read.
-    .macro PROBE_READ name, csr
-    .globl \name
-    .balign 4
-\name:
-    csrr    t0, mtvec
-    la      t1, diosix_probe_vector
-    csrw    mtvec, t1
-    li      a0, 1
-    li      a1, 0
-    csrr    a1, \csr
-    csrw    mtvec, t0
-    ret
-    .endm
-
-    PROBE_READ diosix_probe_time, 0xc01
+    PROBE diosix_probe_time, 0xc01, 0
     PROBE diosix_clear_menvcfg, 0x30a
     PROBE diosix_clear_mseccfg, 0x747
     PROBE diosix_clear_mcountinhibit, 0x320
