@@ -1,7 +1,5 @@
 //! What SBI calls from a capsule's vcore do on this hypervisor.
 
-use core::sync::atomic::Ordering;
-
 use sbi::pmu::HwOp;
 use sbi::{Fence, HartSet, Host, SbiRet, VcoreState};
 
@@ -58,14 +56,7 @@ impl Host for VcoreHost {
     }
 
     fn hart_start(&mut self, hart: usize, addr: usize, opaque: usize) -> SbiRet {
-        if !vcore::claim_for_start(hart) {
-            return SbiRet::already_available();
-        }
-        let mb = mailbox::of(hart);
-        mb.start_addr.store(addr, Ordering::SeqCst);
-        mb.start_opaque.store(opaque, Ordering::SeqCst);
-        mailbox::post(hart, mailbox::START);
-        SbiRet::success(0)
+        if vcore::start_on(hart, addr, opaque) { SbiRet::success(0) } else { SbiRet::already_available() }
     }
 
     fn hart_status(&self, hart: usize) -> usize {

@@ -57,7 +57,7 @@ pub fn holds_translations(hart: usize) -> bool {
 }
 
 /// Moves a stopped hart to start-pending; false if it was not stopped.
-pub fn claim_for_start(hart: usize) -> bool {
+fn claim_for_start(hart: usize) -> bool {
     STATE.get(hart).is_some_and(|s| {
         s.compare_exchange(STOPPED, START_PENDING, Ordering::SeqCst, Ordering::SeqCst).is_ok()
     })
@@ -115,15 +115,25 @@ pub fn start_boot(hart: usize, c: &'static Capsule, timebase_hz: u64) -> ! {
 /// mailbox, with a0 = its id and a1 = the device tree. The watchdog goes
 /// with it.
 pub fn hand_boot_to(hart: usize, c: &'static Capsule, timebase_hz: u64) {
-    if !claim_for_start(hart) {
+    timer::start_watchdog_on_entry(hart, timebase_hz);
+    if !start_on(hart, c.entry as usize, c.tree as usize) {
         println!("[diosix] hart {hart} is not waiting for a vcore; the boot capsule cannot start");
         power::exit(2);
     }
-    timer::start_watchdog_on_entry(hart, timebase_hz);
+}
+
+/// Starts a vcore on the stopped `hart` at `addr` with a1 = `opaque`,
+/// through its mailbox (HSM `hart_start`, and the hand-over above); false
+/// if the hart was not stopped.
+pub fn start_on(hart: usize, addr: usize, opaque: usize) -> bool {
+    if !claim_for_start(hart) {
+        return false;
+    }
     let mb = mailbox::of(hart);
-    mb.start_addr.store(c.entry as usize, Ordering::SeqCst);
-    mb.start_opaque.store(c.tree as usize, Ordering::SeqCst);
+    mb.start_addr.store(addr, Ordering::SeqCst);
+    mb.start_opaque.store(opaque, Ordering::SeqCst);
     mailbox::post(hart, mailbox::START);
+    true
 }
 
 /// A hart with no vcore to run: wait for HSM `hart_start`, serving fences
