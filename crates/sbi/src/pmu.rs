@@ -125,6 +125,19 @@ impl Pmu {
     }
 
     /// The counters `base`/`mask` name, which must all exist.
+    /// `counter_start`/`counter_stop`'s checks before [`Pmu::set`]: `flags`
+    /// may hold only `known` and `snapshot`, and a snapshot (which needs
+    /// shared memory, not offered) is NO_SHMEM.
+    fn flagged_set(base: usize, mask: usize, flags: usize, known: usize, snapshot: usize) -> Result<u32, SbiRet> {
+        if flags & !(known | snapshot) != 0 {
+            return Err(SbiRet::invalid_param());
+        }
+        if flags & snapshot != 0 {
+            return Err(SbiRet::no_shmem());
+        }
+        Pmu::set(base, mask)
+    }
+
     fn set(base: usize, mask: usize) -> Result<u32, SbiRet> {
         if mask == 0 {
             return Err(SbiRet::invalid_param());
@@ -206,13 +219,7 @@ impl Pmu {
     /// SBI `counter_start`.
     pub fn start(&mut self, base: usize, mask: usize, flags: usize, value: u64) -> (SbiRet, HwOps) {
         let mut ops = HwOps::default();
-        if flags & !(START_INIT_VALUE | START_INIT_SNAPSHOT) != 0 {
-            return (SbiRet::invalid_param(), ops);
-        }
-        if flags & START_INIT_SNAPSHOT != 0 {
-            return (SbiRet::no_shmem(), ops);
-        }
-        let set = match Pmu::set(base, mask) {
+        let set = match Pmu::flagged_set(base, mask, flags, START_INIT_VALUE, START_INIT_SNAPSHOT) {
             Ok(s) => s,
             Err(e) => return (e, ops),
         };
@@ -237,13 +244,7 @@ impl Pmu {
     /// SBI `counter_stop`.
     pub fn stop(&mut self, base: usize, mask: usize, flags: usize) -> (SbiRet, HwOps) {
         let mut ops = HwOps::default();
-        if flags & !(STOP_RESET | STOP_TAKE_SNAPSHOT) != 0 {
-            return (SbiRet::invalid_param(), ops);
-        }
-        if flags & STOP_TAKE_SNAPSHOT != 0 {
-            return (SbiRet::no_shmem(), ops);
-        }
-        let set = match Pmu::set(base, mask) {
+        let set = match Pmu::flagged_set(base, mask, flags, STOP_RESET, STOP_TAKE_SNAPSHOT) {
             Ok(s) => s,
             Err(e) => return (e, ops),
         };
