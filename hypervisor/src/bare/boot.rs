@@ -13,6 +13,17 @@ use super::{capsule, clint, cpu, harts, heap, layout, machine, pmp, power, repor
 const TIMER_BROKEN: &str = "its timer does not work (a deadline in the future or the past does not show in \
      mip.MTIP, as with QEMU's second-socket MTIMER and 32-bit accesses); it is left out and runs no vcore";
 
+/// Checks this hart's timer; if it does not work, says so and takes the
+/// hart out (no vcore runs on it). True if it was taken out.
+fn timer_checked_out(hart: usize) -> bool {
+    let broken = !clint::timer_works(hart);
+    if broken {
+        println!("[diosix] hart {hart}: {TIMER_BROKEN}");
+        harts::check_out(hart);
+    }
+    broken
+}
+
 /// Polls the boot hart makes while waiting for the others to check in.
 const CHECK_IN_SPINS: usize = 50_000_000;
 
@@ -61,10 +72,7 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         println!("[diosix] hart {h}'s CLINT/ACLINT registers lie beyond this {}-bit hypervisor's reach", usize::BITS);
         power::exit(2);
     }
-    if !clint::timer_works(hart) {
-        println!("[diosix] hart {hart}: {TIMER_BROKEN}");
-        harts::check_out(hart);
-    }
+    timer_checked_out(hart);
     harts::release();
     selftest(&platform);
 
@@ -105,9 +113,7 @@ pub extern "C" fn secondary_main(hart: usize, _dtb: usize) -> ! {
         cpu::park();
     }
     harts::wait_for_release();
-    if !clint::timer_works(hart) {
-        println!("[diosix] hart {hart}: {TIMER_BROKEN}");
-        harts::check_out(hart);
+    if timer_checked_out(hart) {
         cpu::park();
     }
     harts::check_in(hart);
