@@ -116,7 +116,7 @@ mod tests {
         let exts: Vec<&str> = cpu.property("riscv,isa-extensions").unwrap().strings().collect();
         assert_eq!(exts, ["i", "m", "a", "c", "zicsr"]);
         // No devices are exposed to a capsule.
-        assert_eq!((p.uart, p.timer, p.plic, p.poweroff, p.reboot), (None, None, None, None, None));
+        assert_eq!((p.console, p.timer, p.plic, p.poweroff, p.reboot), (None, None, None, None, None));
         // The boot hart is recorded in the header (boot_cpuid_phys).
         assert_eq!(u32::from_be_bytes(blob[28..32].try_into().unwrap()), 1);
     }

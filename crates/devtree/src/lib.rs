@@ -10,8 +10,12 @@
 
 extern crate alloc;
 
+pub mod console;
 pub mod fdt;
 pub mod platform;
+pub mod power;
 
 pub use fdt::{Error, Fdt, Node, Property};
-pub use platform::{Hart, HartTimer, Mmio, Platform, PlatformError, PowerOff, PowerOffKind, TimerIpi, Uart, UartKind};
+pub use console::{Console, Uart, UartKind};
+pub use platform::{Hart, HartTimer, Mmio, Platform, PlatformError, TimerIpi};
+pub use power::{PowerOff, PowerOffKind};

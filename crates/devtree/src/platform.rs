@@ -6,7 +6,9 @@ use alloc::vec::Vec;
 use core::fmt;
 use memrange::Range;
 
+use crate::console::{Console, Uart, read_console};
 use crate::fdt::{Error, Fdt, Node};
+use crate::power::{PowerOff, read_poweroff, read_reset};
 
 /// A memory-mapped device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,22 +17,6 @@ pub struct Mmio {
     pub size: u64,
     /// The first `compatible` string, for the boot report.
     pub compatible: &'static str,
-}
-
-/// The kinds of UART the hypervisor has a console driver for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UartKind {
-    /// A 16550 with byte-wide registers one byte apart (QEMU's `virt`).
-    Ns16550,
-    /// SiFive's UART (`sifive,uart0`: the HiFive Unleashed, QEMU's `sifive_u`).
-    Sifive,
-}
-
-/// The console UART: where it is and which driver it needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Uart {
-    pub mmio: Mmio,
-    pub kind: UartKind,
 }
 
 /// One hart (hardware thread) of the machine.
@@ -71,32 +57,6 @@ pub struct HartTimer {
     pub mtime: u64,
 }
 
-/// How the machine is powered off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PowerOffKind {
-    /// SiFive's test finisher (QEMU `virt`): 0x5555 passes, `code << 16 | 0x3333` fails.
-    SifiveTest,
-    /// A generic syscon register: `value` is written, no exit code can be given.
-    Syscon,
-}
-
-/// The power-off device: write `value` to `base + offset`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PowerOff {
-    pub base: u64,
-    pub offset: u64,
-    pub value: u32,
-    pub kind: PowerOffKind,
-}
-
-impl PowerOff {
-    /// `base + offset`. [`Platform::from_fdt`] refuses a device where it
-    /// overflows, so this is `Some` for every device read from a tree.
-    pub fn address(&self) -> Option<u64> {
-        self.base.checked_add(self.offset)
-    }
-}
-
 /// Everything the hypervisor reads from the tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Platform {
@@ -108,7 +68,8 @@ pub struct Platform {
     pub harts: Vec<Hart>,
     /// `timebase-frequency` from `/cpus`, in Hz.
     pub timebase_hz: Option<u64>,
-    pub uart: Option<Uart>,
+    /// Where the hypervisor's console goes, if it has a driver for it.
+    pub console: Option<Console>,
     /// A CLINT, or an ACLINT MTIMER.
     pub timer: Option<Mmio>,
     /// Every CLINT (or ACLINT MSWI + MTIMER pair) that serves a hart, in tree order.
@@ -117,7 +78,8 @@ pub struct Platform {
     pub hart_timers: Vec<HartTimer>,
     pub plic: Option<Mmio>,
     pub poweroff: Option<PowerOff>,
-    /// The reset device (`syscon-reboot`), same shape as the power-off one.
+    /// The reset device (`syscon-reboot`, the SiFive test device,
+    /// `gpio-restart`), same shape as the power-off one.
     pub reboot: Option<PowerOff>,
     pub bootargs: Option<&'static str>,
 }
@@ -193,13 +155,9 @@ impl fmt::Display for PlatformError {
     }
 }
 
-/// UARTs with a driver, by `compatible`, in order of preference.
-const UARTS: &[(&str, UartKind)] =
-    &[("ns16550a", UartKind::Ns16550), ("ns16550", UartKind::Ns16550), ("sifive,uart0", UartKind::Sifive)];
 const CLINT_COMPATIBLE: &[&str] = &["riscv,clint0", "sifive,clint0"];
 const TIMER_COMPATIBLE: &[&str] = &["riscv,clint0", "sifive,clint0", "riscv,aclint-mtimer"];
 const PLIC_COMPATIBLE: &[&str] = &["riscv,plic0", "sifive,plic-1.0.0"];
-const TEST_COMPATIBLE: &[&str] = &["sifive,test1", "sifive,test0"];
 
 impl Platform {
     /// Reads a platform from a validated tree. The tree must live for the
@@ -229,15 +187,23 @@ impl Platform {
                 .find_path("/cpus")
                 .and_then(|n| n.u32_property("timebase-frequency"))
                 .map(u64::from),
-            uart: read_uart(fdt, chosen),
+            console: read_console(fdt, chosen),
             timer: first_compatible(fdt, TIMER_COMPATIBLE),
             timer_ipi,
             hart_timers,
             plic: first_compatible(fdt, PLIC_COMPATIBLE),
-            poweroff: read_syscon(fdt, "syscon-poweroff", 0x5555, "power-off")?,
-            reboot: read_syscon(fdt, "syscon-reboot", 0x7777, "reset")?,
+            poweroff: read_poweroff(fdt)?,
+            reboot: read_reset(fdt)?,
             bootargs: chosen.and_then(|c| c.str_property("bootargs")),
         })
+    }
+
+    /// The console, if it is a UART.
+    pub fn uart(&self) -> Option<Uart> {
+        match self.console {
+            Some(Console::Uart(u)) => Some(u),
+            _ => None,
+        }
     }
 
     /// Total bytes of RAM. [`Platform::from_fdt`] refuses overlapping
@@ -521,77 +487,14 @@ fn isa_from_extensions(n: &Node<'static>, isa_string: Option<&str>) -> Option<al
     Some(out)
 }
 
-fn mmio_of(node: &Node<'static>) -> Option<Mmio> {
+pub(crate) fn mmio_of(node: &Node<'static>) -> Option<Mmio> {
     let (base, size) = node.reg().next()?;
     let compatible = node.property("compatible")?.strings().next()?;
     Some(Mmio { base, size, compatible })
 }
 
-fn first_compatible(fdt: &Fdt<'static>, list: &[&'static str]) -> Option<Mmio> {
+pub(crate) fn first_compatible(fdt: &Fdt<'static>, list: &[&'static str]) -> Option<Mmio> {
     list.iter()
         .find_map(|c| fdt.compatible(c).next())
         .and_then(|n| mmio_of(&n))
-}
-
-/// The UART `/chosen/stdout-path` names (a path or an alias, with optional
-/// `:options`) if there is a driver for it, or else the first UART in the
-/// tree that has one.
-fn read_uart(fdt: &Fdt<'static>, chosen: Option<Node<'static>>) -> Option<Uart> {
-    let named = chosen
-        .and_then(|c| c.str_property("stdout-path"))
-        .map(|p| p.split(':').next().unwrap_or(p))
-        .and_then(|p| {
-            if p.starts_with('/') {
-                fdt.find_path(p)
-            } else {
-                let target = fdt.find_path("/aliases")?.str_property(p)?;
-                fdt.find_path(target)
-            }
-        })
-        .and_then(|n| uart_of(&n));
-    named.or_else(|| UARTS.iter().find_map(|(c, _)| fdt.compatible(c).next()).and_then(|n| uart_of(&n)))
-}
-
-/// `node` as a console UART, if it is one we have a driver for.
-fn uart_of(node: &Node<'static>) -> Option<Uart> {
-    let kind = UARTS.iter().find(|(c, _)| node.is_compatible(c))?.1;
-    Some(Uart { mmio: mmio_of(node)?, kind })
-}
-
-/// A `syscon-poweroff`/`syscon-reboot` node, or else the SiFive test device
-/// with `test_value` (what QEMU's virt board uses for each). `what` names
-/// the device in an error.
-fn read_syscon(
-    fdt: &Fdt<'static>,
-    compat: &'static str,
-    test_value: u32,
-    what: &'static str,
-) -> Result<Option<PowerOff>, PlatformError> {
-    let device = find_syscon(fdt, compat, test_value);
-    match device {
-        Some(d) if d.address().is_none() => {
-            Err(PlatformError::BadSyscon { what, base: d.base, offset: d.offset })
-        }
-        _ => Ok(device),
-    }
-}
-
-fn find_syscon(fdt: &Fdt<'static>, compat: &'static str, test_value: u32) -> Option<PowerOff> {
-    if let Some(node) = fdt.compatible(compat).next() {
-        let syscon = node.u32_property("regmap").and_then(|h| fdt.find_phandle(h))?;
-        let (base, _) = syscon.reg().next()?;
-        let kind = if TEST_COMPATIBLE.iter().any(|c| syscon.is_compatible(c)) {
-            PowerOffKind::SifiveTest
-        } else {
-            PowerOffKind::Syscon
-        };
-        return Some(PowerOff {
-            base,
-            offset: u64::from(node.u32_property("offset").unwrap_or(0)),
-            value: node.u32_property("value")?,
-            kind,
-        });
-    }
-    let test = first_compatible(fdt, TEST_COMPATIBLE)?;
-    Some(PowerOff { base: test.base, offset: 0, value: test_value, kind: PowerOffKind::SifiveTest })
 }

@@ -2,7 +2,7 @@
 //! (`qemu-system-riscv64 -machine virt,dumpdtb=FILE -smp 3 -m 384M` and the
 //! rv32 equivalent with `-smp 2 -m 256M -append ...`).
 
-use devtree::{Fdt, HartTimer, Platform, PowerOffKind, TimerIpi, UartKind};
+use devtree::{Console, Fdt, HartTimer, Platform, PowerOffKind, TimerIpi, UartKind};
 
 fn platform(bytes: &'static [u8]) -> Platform {
     let fdt = Fdt::parse(bytes).expect("QEMU's tree parses");
@@ -20,7 +20,7 @@ fn rv64_virt_smp3_384m() {
     assert!(p.harts.iter().all(|h| h.usable && h.isa.starts_with("rv64imafdc")));
     assert_eq!(p.harts[0].mmu.as_deref(), Some("riscv,sv57"));
     assert_eq!(p.timebase_hz, Some(10_000_000));
-    let uart = p.uart.expect("uart");
+    let uart = p.uart().expect("uart");
     assert_eq!((uart.mmio.base, uart.mmio.compatible, uart.kind), (0x1000_0000, "ns16550a", UartKind::Ns16550));
     assert_eq!(p.timer.expect("clint").base, 0x200_0000);
     assert_eq!(p.timer_ipi, [TimerIpi { msip: 0x200_0000, mtimecmp: 0x200_4000, mtime: 0x200_bff8, harts: vec![0, 1, 2] }]);
@@ -45,7 +45,7 @@ fn rv32_virt_smp2_256m_with_bootargs() {
     assert_eq!(p.bootargs, Some("console=ttyS0 diosix.selftest=panic"));
     assert!(p.has_bootarg("diosix.selftest=panic"));
     assert!(!p.has_bootarg("diosix.selftest"));
-    assert_eq!(p.uart.expect("uart").mmio.base, 0x1000_0000);
+    assert_eq!(p.uart().expect("uart").mmio.base, 0x1000_0000);
 }
 
 #[test]
@@ -171,8 +171,39 @@ fn rv64_virt_numa_two_aclints() {
 #[test]
 fn sifive_u_uart_and_monitor_core() {
     let p = platform(include_bytes!("data/qemu-sifive_u-smp5-1G.dtb"));
-    let uart = p.uart.expect("uart");
+    let uart = p.uart().expect("uart");
     assert_eq!((uart.mmio.base, uart.kind), (0x1001_0000, UartKind::Sifive));
     assert_eq!(p.usable_harts().map(|h| h.id).collect::<Vec<_>>(), [1, 2, 3, 4]);
     assert!(!p.harts[0].usable);
+}
+
+/// QEMU's `sifive_u` has no power-off device; its tree's `gpio-restart`
+/// (pin 10 of the SiFive GPIO controller, active low) is the reset, and
+/// the only way to end the machine.
+#[test]
+fn sifive_u_reset_through_gpio() {
+    let p = platform(include_bytes!("data/qemu-sifive_u-smp5-1G.dtb"));
+    assert_eq!(p.poweroff, None);
+    let reset = p.reboot.expect("gpio-restart");
+    assert_eq!(reset.base, 0x1006_0000);
+    assert_eq!(reset.kind, PowerOffKind::SifiveGpio { pin: 10, active_low: true });
+}
+
+/// QEMU's Spike: the console and power-off are HTIF (`stdout-path` names
+/// `/htif`); a CLINT, no PLIC, no UART.
+#[test]
+fn spike_console_and_poweroff_are_htif() {
+    for (blob, harts) in [
+        (&include_bytes!("data/qemu-spike-rv64-smp2-256M.dtb")[..], 2),
+        (&include_bytes!("data/qemu-spike-rv32-smp1-128M.dtb")[..], 1),
+    ] {
+        let fdt = Fdt::parse(blob).unwrap();
+        let p = Platform::from_fdt(&fdt).unwrap();
+        assert_eq!(p.console, Some(Console::Htif));
+        assert_eq!(p.poweroff.map(|d| d.kind), Some(PowerOffKind::Htif));
+        assert_eq!(p.reboot, None);
+        assert_eq!(p.usable_harts().count(), harts);
+        assert_eq!(p.timer.expect("clint").base, 0x200_0000);
+        assert_eq!(p.plic, None);
+    }
 }
