@@ -32,6 +32,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
+use qemu::Board;
 use target::Target;
 
 #[derive(Parser, Debug)]
@@ -53,7 +54,8 @@ enum Cmd {
         #[arg(long)]
         release: bool,
     },
-    /// Build, then boot the hypervisor in QEMU's virt board on this terminal.
+    /// Build, then boot the hypervisor in a QEMU board (virt unless
+    /// --machine says otherwise) on this terminal.
     Run {
         #[arg(long, default_value = "riscv64gc-unknown-none-elf")]
         target: Target,
@@ -73,10 +75,11 @@ enum Cmd {
         /// given), and print the gdb-multiarch command that attaches.
         #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "1234")]
         gdb: Option<u16>,
-        /// QEMU board: virt, or sifive_u (the HiFive Unleashed model, rv64;
-        /// hart 0 is its E51 monitor core, the others U54s).
-        #[arg(long, default_value = "virt", value_parser = ["virt", "sifive_u"])]
-        machine: String,
+        /// QEMU board: virt, sifive_u (the HiFive Unleashed model, rv64;
+        /// hart 0 is its E51 monitor core, the others U54s) or spike (a
+        /// CLINT and an HTIF console, any target).
+        #[arg(long, default_value = "virt")]
+        machine: Board,
     },
     /// Build the boot capsule's Linux kernel offline and install it at
     /// boot/binaries/<arch>/supervisor.
@@ -96,6 +99,10 @@ enum Cmd {
         /// Skip `cargo test --workspace`.
         #[arg(long)]
         no_host: bool,
+        /// Only this board's integration tests (virt: everything but the
+        /// other boards' tests); default: every board's.
+        #[arg(long)]
+        machine: Option<Board>,
         /// Only integration tests whose names contain this.
         filter: Option<String>,
     },
@@ -151,9 +158,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Run { target, release, smp, memory, append, gdb, machine } => {
-            if machine == "sifive_u" && !target.is_64bit() {
-                bail!("sifive_u has 64-bit harts: use --target riscv64gc or riscv64imac");
-            }
+            machine.check(target)?;
             let smp = qemu::check_smp(smp)?;
             let memory_mib = qemu::parse_memory(&memory)?;
             deps::require(&[target.qemu_binary()])?;
@@ -166,7 +171,7 @@ fn run(cli: Cli) -> Result<()> {
             m.memory_mib = memory_mib;
             m.append = append;
             m.gdb_port = gdb;
-            m.sifive_u = machine == "sifive_u";
+            m.board = machine;
             if let Some(port) = gdb {
                 eprintln!("{}", qemu::gdb_instructions(&exe, port, &paths::supervisor(target.arch())));
             }
@@ -183,15 +188,15 @@ fn run(cli: Cli) -> Result<()> {
             };
             supervisor::command(&targets, force)
         }
-        Cmd::Test { target, no_host, filter } => {
-            let targets = if target.is_empty() { Target::ALL.to_vec() } else { target };
+        Cmd::Test { target, no_host, machine, filter } => {
+            let targets = test_targets(target, machine)?;
             let mut tools: Vec<&str> = targets.iter().map(|t| t.qemu_binary()).collect();
             tools.push("riscv64-linux-gnu-objdump");
             deps::require(&tools)?;
             if !no_host {
                 host_tests()?;
             }
-            suite::run(suite::all(&targets), filter.as_deref())
+            suite::run(suite::all(&targets, machine), filter.as_deref())
         }
         Cmd::Bench { target, runs, smp, memory } => {
             let smp = qemu::check_smp(smp)?;
@@ -200,6 +205,22 @@ fn run(cli: Cli) -> Result<()> {
             bench::run(&targets, runs, smp, memory_mib)
         }
     }
+}
+
+/// The targets `cargo xtask test` runs: those asked for (each one the
+/// board, if one is asked for, supports), else every target the board
+/// supports.
+fn test_targets(asked: Vec<Target>, board: Option<Board>) -> Result<Vec<Target>> {
+    let Some(board) = board else {
+        return Ok(if asked.is_empty() { Target::ALL.to_vec() } else { asked });
+    };
+    if asked.is_empty() {
+        return Ok(Target::ALL.into_iter().filter(|&t| board.supports(t)).collect());
+    }
+    for &t in &asked {
+        board.check(t)?;
+    }
+    Ok(asked)
 }
 
 /// Builds the hypervisor with the supervisor `DIOSIX_SUPERVISOR` names,
@@ -266,7 +287,7 @@ mod tests {
             Cmd::Run { target, smp, memory, release, append, gdb, machine } => {
                 assert_eq!(target, Target::Riscv64gc);
                 assert_eq!((smp, memory.as_str(), release, append, gdb), (4, "512M", false, None, None));
-                assert_eq!(machine, "virt");
+                assert_eq!(machine, Board::Virt);
             }
             _ => panic!("not run"),
         }
@@ -327,6 +348,42 @@ mod tests {
         assert!(parse(&["run", "--bogus"]).is_err());
         let e = parse(&["run", "--machine", "sifive-u"]).unwrap_err();
         assert!(e.contains("invalid value 'sifive-u'") && e.contains("sifive_u"), "{e}");
+        let e = parse(&["test", "--machine", "hifive"]).unwrap_err();
+        assert!(e.contains("invalid value 'hifive'") && e.contains("virt, sifive_u, spike"), "{e}");
+    }
+
+    #[test]
+    fn run_takes_every_board() {
+        for (name, board) in [("virt", Board::Virt), ("sifive_u", Board::SifiveU), ("spike", Board::Spike)] {
+            match parse(&["run", "--machine", name, "--target", "riscv32imac"]).unwrap().command {
+                Cmd::Run { machine, target, .. } => {
+                    assert_eq!(machine, board);
+                    // What `run` checks before building anything.
+                    assert_eq!(machine.check(target).is_ok(), board != Board::SifiveU, "{name}");
+                }
+                _ => panic!("not run"),
+            }
+        }
+    }
+
+    #[test]
+    fn test_takes_a_board_and_its_targets() {
+        let test = |args: &[&str]| match parse(args).unwrap().command {
+            Cmd::Test { target, machine, filter, .. } => (test_targets(target, machine), machine, filter),
+            _ => panic!("not test"),
+        };
+        let (targets, machine, filter) = test(&["test"]);
+        assert_eq!((targets.unwrap(), machine, filter), (Target::ALL.to_vec(), None, None));
+        let (targets, machine, filter) = test(&["test", "--machine", "sifive_u", "timer"]);
+        assert_eq!(targets.unwrap(), [Target::Riscv64gc, Target::Riscv64imac]);
+        assert_eq!((machine, filter.as_deref()), (Some(Board::SifiveU), Some("timer")));
+        let (targets, machine, _) = test(&["test", "--machine", "spike"]);
+        assert_eq!((targets.unwrap(), machine), (Target::ALL.to_vec(), Some(Board::Spike)));
+        let (targets, _, _) = test(&["test", "--machine", "spike", "--target", "riscv32imac"]);
+        assert_eq!(targets.unwrap(), [Target::Riscv32imac]);
+        let (targets, _, _) = test(&["test", "--machine", "sifive_u", "--target", "riscv64gc", "--target", "riscv32imac"]);
+        let e = targets.unwrap_err().to_string();
+        assert!(e.contains("sifive_u has 64-bit harts") && e.contains("not riscv32imac"), "{e}");
     }
 }
 }

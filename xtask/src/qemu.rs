@@ -1,5 +1,5 @@
-//! Starting QEMU's `virt` board, interactively or with captured output and
-//! a deadline.
+//! Starting a QEMU board (`virt`, `sifive_u` or `spike`), interactively or
+//! with captured output and a deadline.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,63 @@ pub enum Firmware {
     OpenSbi,
 }
 
-/// One QEMU `virt` machine.
+/// Which QEMU board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Board {
+    /// QEMU's generic `virt` board.
+    Virt,
+    /// QEMU's model of the HiFive Unleashed: an E51 monitor core (hart 0,
+    /// no MMU) and U54 application cores, fixed 64-bit CPUs.
+    SifiveU,
+    /// QEMU's `spike`: the RISC-V ISA simulator's board, with a CLINT, RAM
+    /// and HTIF (console and power-off through the `tohost`/`fromhost`
+    /// symbols of the ELF it loads), and nothing else.
+    Spike,
+}
+
+impl Board {
+    pub const ALL: [Board; 3] = [Board::Virt, Board::SifiveU, Board::Spike];
+
+    /// The name QEMU's `-machine` and our `--machine` take.
+    pub fn name(self) -> &'static str {
+        match self {
+            Board::Virt => "virt",
+            Board::SifiveU => "sifive_u",
+            Board::Spike => "spike",
+        }
+    }
+
+    pub fn supports(self, t: Target) -> bool {
+        self != Board::SifiveU || t.is_64bit()
+    }
+
+    /// Refuses a target the board has no harts for.
+    pub fn check(self, t: Target) -> Result<()> {
+        if !self.supports(t) {
+            bail!("{self} has 64-bit harts: use --target riscv64gc or riscv64imac (not {})", t.arch());
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for Board {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Board> {
+        match Board::ALL.into_iter().find(|b| b.name() == s) {
+            Some(b) => Ok(b),
+            None => bail!("unknown board `{s}`; choose one of: {}", Board::ALL.map(Board::name).join(", ")),
+        }
+    }
+}
+
+impl std::fmt::Display for Board {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One QEMU machine.
 #[derive(Clone, Debug)]
 pub struct Machine {
     pub target: Target,
@@ -45,9 +101,8 @@ pub struct Machine {
     /// QEMU's gdb stub on this TCP port, with the machine paused until a
     /// debugger continues it.
     pub gdb_port: Option<u16>,
-    /// QEMU's model of the HiFive Unleashed (`sifive_u`: an E51 monitor
-    /// core and U54 application cores, fixed CPUs) instead of `virt`.
-    pub sifive_u: bool,
+    /// The board. `aclint` and `numa_nodes` are `virt`'s only.
+    pub board: Board,
 }
 
 impl Machine {
@@ -62,18 +117,31 @@ impl Machine {
             aclint: false,
             numa_nodes: 0,
             gdb_port: None,
-            sifive_u: false,
+            board: Board::Virt,
         }
     }
 
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(self.target.qemu_binary());
-        if self.sifive_u {
-            // The board's own harts: no -cpu.
-            cmd.args(["-machine", "sifive_u", "-nographic"]);
-        } else {
-            cmd.args(["-machine", if self.aclint { "virt,aclint=on" } else { "virt" }, "-nographic"]);
-            cmd.args(["-cpu", &self.target.qemu_cpu()]);
+        match self.board {
+            Board::Virt => {
+                cmd.args(["-machine", if self.aclint { "virt,aclint=on" } else { "virt" }, "-nographic"]);
+                cmd.args(["-cpu", &self.target.qemu_cpu()]);
+            }
+            // The board's own harts: no -cpu. Its tree's only power device
+            // is a `gpio-restart` pin, which QEMU answers by resetting the
+            // machine: with -no-reboot a reset ends QEMU (status 0), so a
+            // power-off through that pin stops it instead of booting again.
+            Board::SifiveU => {
+                cmd.args(["-machine", "sifive_u", "-nographic", "-no-reboot"]);
+            }
+            // HTIF powers off for real, but a reset (SBI SRST reboot, or a
+            // pin a tree may name) must end QEMU as on sifive_u rather than
+            // boot the hypervisor again behind a test's back.
+            Board::Spike => {
+                cmd.args(["-machine", "spike", "-nographic", "-no-reboot"]);
+                cmd.args(["-cpu", &self.target.qemu_cpu()]);
+            }
         }
         if self.numa_nodes > 1 {
             let n = self.numa_nodes;
@@ -89,10 +157,9 @@ impl Machine {
         }
         cmd.args(["-m", &format!("{}M", self.memory_mib)]);
         match self.firmware {
-            Firmware::None => cmd.args(["-bios", "none"]),
-            Firmware::OpenSbi => cmd.args(["-bios", "default"]),
+            Firmware::None => cmd.args(["-bios", "none"]).arg("-kernel").arg(&self.kernel),
+            Firmware::OpenSbi => cmd.args(["-bios", "default"]).arg("-kernel").arg(&self.kernel),
         };
-        cmd.arg("-kernel").arg(&self.kernel);
         if let Some(a) = &self.append {
             cmd.args(["-append", a]);
         }
@@ -146,6 +213,7 @@ impl Machine {
             text,
             readers,
             seen: 0,
+            board: self.board,
         })
     }
 }
@@ -161,7 +229,14 @@ pub struct Running {
     readers: Vec<std::thread::JoinHandle<()>>,
     /// How far `expect` has consumed the output.
     seen: usize,
+    /// How `send` must type on this board's console.
+    board: Board,
 }
+
+/// How long `send` waits for the echo of one byte on an HTIF console.
+/// Linux's hvc console polls for input, every 2 s at most when idle; the
+/// rest is margin for a loaded machine.
+const ECHO_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Running {
     /// Everything printed so far.
@@ -202,10 +277,45 @@ impl Running {
     }
 
     /// Types `text` on the console.
+    ///
+    /// On `spike` the console is HTIF, and QEMU's HTIF holds one received
+    /// byte in `fromhost` and overwrites it with the next: there each byte
+    /// is typed only once the previous one was echoed, so `send` needs a
+    /// program that echoes (a shell, Linux's terminal) there.
     pub fn send(&mut self, text: &str) -> Result<()> {
+        if self.board != Board::Spike {
+            return self.write(text.as_bytes());
+        }
+        for (i, &byte) in text.as_bytes().iter().enumerate() {
+            let before = self.text.lock().unwrap().len();
+            self.write(&[byte])?;
+            let deadline = Instant::now() + ECHO_TIMEOUT;
+            while !echoed(&self.text.lock().unwrap()[before..], byte) {
+                if let Ok(Some(status)) = self.child.try_wait() {
+                    if i + 1 == text.len() {
+                        // The last byte may have ended the machine
+                        // (`poweroff\r`); the caller checks how it ended.
+                        return Ok(());
+                    }
+                    bail!("QEMU exited ({status}) while typing {text:?}\n--- output ---\n{}", self.transcript());
+                }
+                if Instant::now() > deadline {
+                    bail!(
+                        "typing {text:?}: byte {i} ({:?}) was not echoed within {ECHO_TIMEOUT:?}\n--- output ---\n{}",
+                        char::from(byte),
+                        self.transcript()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
         use std::io::Write;
         let stdin = self.stdin.as_mut().context("QEMU's input is closed")?;
-        stdin.write_all(text.as_bytes())?;
+        stdin.write_all(bytes)?;
         stdin.flush()?;
         Ok(())
     }
@@ -227,6 +337,18 @@ impl Running {
             timed_out,
             output: self.transcript(),
         }
+    }
+}
+
+/// Whether `output` (printed since `byte` was typed) shows it was read: a
+/// printable byte must come back itself, a line end as a line end (other
+/// output may arrive meanwhile, kernel messages for example); a control
+/// byte, whose echo varies (`^C`), only needs some output.
+fn echoed(output: &str, byte: u8) -> bool {
+    match byte {
+        b' '..=b'~' => output.contains(char::from(byte)),
+        b'\r' | b'\n' => output.contains(['\r', '\n']),
+        _ => !output.is_empty(),
     }
 }
 
@@ -348,5 +470,63 @@ mod tests {
         assert!(line.contains("-object memory-backend-ram,id=numa1,size=256M"), "{line}");
         assert!(line.contains("-numa node,nodeid=0,cpus=0-1,memdev=numa0"), "{line}");
         assert!(line.contains("-numa node,nodeid=1,cpus=2-3,memdev=numa1 -m 512M"), "{line}");
+    }
+
+    #[test]
+    fn virt_command_line_is_unchanged() {
+        let mut m = Machine::new(Target::Riscv64gc, Path::new("/k"));
+        m.append = Some("-- x".into());
+        assert_eq!(
+            describe(&m.command()),
+            "qemu-system-riscv64 -machine virt -nographic -cpu rv64 -smp 4 -m 512M -bios none -kernel /k -append -- x"
+        );
+    }
+
+    #[test]
+    fn command_line_for_sifive_u() {
+        let mut m = Machine::new(Target::Riscv64imac, Path::new("/k"));
+        m.board = Board::SifiveU;
+        m.smp = 5;
+        m.memory_mib = 1024;
+        assert_eq!(
+            describe(&m.command()),
+            "qemu-system-riscv64 -machine sifive_u -nographic -no-reboot -smp 5 -m 1024M -bios none -kernel /k"
+        );
+    }
+
+    #[test]
+    fn command_line_for_spike() {
+        let mut m = Machine::new(Target::Riscv32imac, Path::new("/k"));
+        m.board = Board::Spike;
+        m.smp = 2;
+        m.memory_mib = 256;
+        let line = describe(&m.command());
+        let cpu = Target::Riscv32imac.qemu_cpu();
+        assert_eq!(
+            line,
+            format!("qemu-system-riscv32 -machine spike -nographic -no-reboot -cpu {cpu} -smp 2 -m 256M -bios none -kernel /k")
+        );
+    }
+
+    #[test]
+    fn boards_parse_and_know_their_targets() {
+        for b in Board::ALL {
+            assert_eq!(b.name().parse::<Board>().unwrap(), b);
+            assert_eq!(b.to_string(), b.name());
+        }
+        let e = "sifive-u".parse::<Board>().unwrap_err().to_string();
+        assert!(e.contains("unknown board `sifive-u`") && e.contains("virt, sifive_u, spike"), "{e}");
+        assert!(Target::ALL.into_iter().all(|t| Board::Spike.supports(t) && Board::Virt.supports(t)));
+        assert!(Board::SifiveU.check(Target::Riscv64imac).is_ok());
+        let e = Board::SifiveU.check(Target::Riscv32imac).unwrap_err().to_string();
+        assert!(e.contains("sifive_u has 64-bit harts: use --target riscv64gc or riscv64imac"), "{e}");
+    }
+
+    #[test]
+    fn an_echo_is_the_byte_itself_or_a_line_end() {
+        assert!(echoed("i", b'i') && echoed("\x1b[Ki", b'i'));
+        assert!(!echoed("", b'i') && !echoed("[    1.0] x", b'i'));
+        assert!(echoed("\r\n", b'\r') && echoed("\n", b'\r') && !echoed("x", b'\r'));
+        assert!(echoed("^C", 3) && !echoed("", 3));
     }
 }

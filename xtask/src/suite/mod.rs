@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 
+use crate::qemu::Board;
 use crate::target::Target;
 
 pub struct Case {
@@ -32,24 +33,37 @@ pub fn case(name: impl Into<String>, run: impl FnOnce() -> Result<()> + 'static)
     Case { name: name.into(), run: Box::new(run) }
 }
 
-/// Every integration case for `targets`.
-pub fn all(targets: &[Target]) -> Vec<Case> {
+/// Every integration case for `targets` on `board`: for `virt`, all but
+/// the other boards' cases; for another board, its own; for none, every
+/// case of every board.
+pub fn all(targets: &[Target], board: Option<Board>) -> Vec<Case> {
     let mut cases = Vec::new();
     for &t in targets {
-        cases.extend(hypervisor::cases(t));
-        cases.extend(refusal::cases(t));
-        cases.extend(routes::cases(t));
-        cases.extend(testguest::cases(t));
-        cases.extend(fuzz::cases(t));
-        cases.extend(numa::cases(t));
-        cases.extend(boards::cases(t));
-        cases.extend(hostile::cases(t));
-        cases.extend(debug::cases(t));
-        cases.extend(nofpu::cases(t));
-        cases.extend(linux::cases(t));
-        cases.extend(boot_capsule::cases(t));
-        cases.extend(clocks::cases(t));
+        if board.is_none_or(|b| b == Board::Virt) {
+            cases.extend(virt(t));
+        }
+        for b in Board::ALL.into_iter().filter(|&b| board.is_none_or(|m| m == b)) {
+            cases.extend(boards::cases(t, b));
+        }
     }
+    cases
+}
+
+/// The cases that boot on QEMU's `virt` with `-bios none -kernel`.
+fn virt(t: Target) -> Vec<Case> {
+    let mut cases = Vec::new();
+    cases.extend(hypervisor::cases(t));
+    cases.extend(refusal::cases(t));
+    cases.extend(routes::cases(t));
+    cases.extend(testguest::cases(t));
+    cases.extend(fuzz::cases(t));
+    cases.extend(numa::cases(t));
+    cases.extend(hostile::cases(t));
+    cases.extend(debug::cases(t));
+    cases.extend(nofpu::cases(t));
+    cases.extend(linux::cases(t));
+    cases.extend(boot_capsule::cases(t));
+    cases.extend(clocks::cases(t));
     cases
 }
 

@@ -108,16 +108,21 @@ pub fn run_on(t: Target, scenario: &str, input: Option<(&str, &str)>, aclint: bo
 
 /// Boots `m`, whose kernel is the hypervisor with the test guest embedded
 /// (`fixture::get`), with `scenario`; the same checks as [`run`].
-pub fn run_machine(mut m: Machine, scenario: &str, input: Option<(&str, &str)>) -> Result<String> {
+pub fn run_machine(m: Machine, scenario: &str, input: Option<(&str, &str)>) -> Result<String> {
+    run_machine_within(m, scenario, input, TIMEOUT)
+}
+
+/// [`run_machine`] with its own deadline (for slower boards).
+pub fn run_machine_within(mut m: Machine, scenario: &str, input: Option<(&str, &str)>, timeout: Duration) -> Result<String> {
     m.append = Some(format!("-- diosix.test={scenario}"));
     let mut vm = m.spawn()?;
     if let Some((prompt, text)) = input {
-        vm.expect(prompt, TIMEOUT)?;
+        vm.expect(prompt, timeout)?;
         vm.send(text)?;
     }
-    let out = vm.finish(TIMEOUT);
+    let out = vm.finish(timeout);
     if out.timed_out {
-        bail!("QEMU did not finish within {TIMEOUT:?}\n--- output ---\n{}", out.output);
+        bail!("QEMU did not finish within {timeout:?}\n--- output ---\n{}", out.output);
     }
     ensure!(!out.output.contains("testguest: FAIL"), "a check failed\n{}", out.output);
     ensure!(out.output.contains(&format!("scenario {scenario}")), "the guest did not run {scenario}\n{}", out.output);
