@@ -46,6 +46,7 @@ pub const TOOLS: &[(&str, &str)] = &[
     ("qemu-system-riscv32", "qemu-system-riscv"),
     ("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu"),
     ("riscv64-linux-gnu-objdump", "binutils-riscv64-linux-gnu"),
+    ("riscv64-linux-gnu-objcopy", "binutils-riscv64-linux-gnu"),
     ("make", "build-essential"),
     ("gcc", "build-essential"),
     ("bc", "bc"),

@@ -191,7 +191,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Test { target, no_host, machine, filter } => {
             let targets = test_targets(target, machine)?;
             let mut tools: Vec<&str> = targets.iter().map(|t| t.qemu_binary()).collect();
-            tools.push("riscv64-linux-gnu-objdump");
+            tools.extend(["riscv64-linux-gnu-objdump", "riscv64-linux-gnu-objcopy"]);
             deps::require(&tools)?;
             if !no_host {
                 host_tests()?;

@@ -25,6 +25,11 @@ pub enum Firmware {
     None,
     /// QEMU's bundled OpenSBI: the kernel is entered in S-mode (plain Linux).
     OpenSbi,
+    /// `-bios <kernel>` and no `-kernel`: the kernel file itself is QEMU's
+    /// firmware (an ELF, or a raw image loaded at the base of RAM), as a
+    /// board's boot ROM or loader would start it. QEMU then takes no
+    /// `-append`, so `append` must be `None`.
+    Kernel,
 }
 
 /// Which QEMU board.
@@ -159,6 +164,7 @@ impl Machine {
         match self.firmware {
             Firmware::None => cmd.args(["-bios", "none"]).arg("-kernel").arg(&self.kernel),
             Firmware::OpenSbi => cmd.args(["-bios", "default"]).arg("-kernel").arg(&self.kernel),
+            Firmware::Kernel => cmd.arg("-bios").arg(&self.kernel),
         };
         if let Some(a) = &self.append {
             cmd.args(["-append", a]);
@@ -506,6 +512,14 @@ mod tests {
             line,
             format!("qemu-system-riscv32 -machine spike -nographic -no-reboot -cpu {cpu} -smp 2 -m 256M -bios none -kernel /k")
         );
+    }
+
+    #[test]
+    fn the_kernel_as_firmware() {
+        let mut m = Machine::new(Target::Riscv64gc, Path::new("/k.bin"));
+        m.firmware = Firmware::Kernel;
+        let line = describe(&m.command());
+        assert!(line.ends_with("-m 512M -bios /k.bin"), "{line}");
     }
 
     #[test]

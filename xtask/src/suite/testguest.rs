@@ -115,6 +115,13 @@ pub fn run_machine(m: Machine, scenario: &str, input: Option<(&str, &str)>) -> R
 /// [`run_machine`] with its own deadline (for slower boards).
 pub fn run_machine_within(mut m: Machine, scenario: &str, input: Option<(&str, &str)>, timeout: Duration) -> Result<String> {
     m.append = Some(format!("-- diosix.test={scenario}"));
+    run_as_built(m, scenario, input, timeout)
+}
+
+/// Boots `m` as it is, its kernel a hypervisor whose test guest runs
+/// `scenario` without being told on QEMU's command line (a capsule
+/// command line built in); the same checks as [`run`].
+pub fn run_as_built(m: Machine, scenario: &str, input: Option<(&str, &str)>, timeout: Duration) -> Result<String> {
     let mut vm = m.spawn()?;
     if let Some((prompt, text)) = input {
         vm.expect(prompt, timeout)?;

@@ -1,6 +1,10 @@
-//! Boards other than QEMU's `virt`: `sifive_u` and `spike`. Each board's cases are named `<arch>: <board>: ...`, so
+//! Boards, and ways onto them, other than `-bios none -kernel` on QEMU's
+//! `virt`: the `sifive_u` and `spike` boards, and on `virt` the hypervisor
+//! as the firmware itself (an ELF or a raw binary), as a board's loader
+//! would start it. Each board's cases are named `<arch>: <board>: ...`, so
 //! `cargo xtask test --machine <board>` (or a filter) picks them out.
 
+mod firmware;
 mod sifive_u;
 mod spike;
 
@@ -23,7 +27,7 @@ pub fn cases(t: Target, board: Board) -> Vec<Case> {
         return Vec::new();
     }
     match board {
-        Board::Virt => Vec::new(),
+        Board::Virt => firmware::cases(t),
         Board::SifiveU => sifive_u::cases(t),
         Board::Spike => spike::cases(t),
     }
