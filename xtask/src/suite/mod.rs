@@ -109,3 +109,32 @@ pub fn expect_all(output: &str, needles: &[&str]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(board: Option<Board>) -> Vec<String> {
+        all(&Target::ALL, board).into_iter().map(|c| c.name).collect()
+    }
+
+    fn count(names: &[String], part: &str) -> usize {
+        names.iter().filter(|n| n.contains(part)).count()
+    }
+
+    #[test]
+    fn a_board_selects_its_own_cases() {
+        let every = names(None);
+        let virt = names(Some(Board::Virt));
+        let (sifive_u, spike) = (names(Some(Board::SifiveU)), names(Some(Board::Spike)));
+        // The whole suite is virt's cases and every other board's.
+        assert_eq!(every.len(), virt.len() + sifive_u.len() + spike.len());
+        assert_eq!(count(&virt, ": sifive_u: ") + count(&virt, ": spike: "), 0);
+        assert!(count(&virt, ": virt: ") == 3 && virt.len() > 3 * 10, "{virt:?}");
+        assert!(!sifive_u.is_empty() && sifive_u.iter().all(|n| n.contains(": sifive_u: ")), "{sifive_u:?}");
+        assert!(!spike.is_empty() && spike.iter().all(|n| n.contains(": spike: ")), "{spike:?}");
+        // sifive_u has no 32-bit harts; spike takes every target.
+        assert_eq!(count(&sifive_u, "riscv32imac: "), 0);
+        assert_eq!(count(&spike, "riscv32imac: "), spike.len() / 3);
+    }
+}
