@@ -140,9 +140,10 @@ impl Machine {
             Board::SifiveU => {
                 cmd.args(["-machine", "sifive_u", "-nographic", "-no-reboot"]);
             }
-            // HTIF powers off for real, but a reset (SBI SRST reboot, or a
-            // pin a tree may name) must end QEMU as on sifive_u rather than
-            // boot the hypervisor again behind a test's back.
+            // HTIF powers off for real and the tree has no reset device,
+            // so -no-reboot changes nothing today; it is there so that any
+            // reset QEMU is asked for ends the run, as on sifive_u, rather
+            // than boot the hypervisor again behind a test's back.
             Board::Spike => {
                 cmd.args(["-machine", "spike", "-nographic", "-no-reboot"]);
                 cmd.args(["-cpu", &self.target.qemu_cpu()]);
