@@ -20,8 +20,10 @@ mod bare {
     pub mod emulate;
     pub mod entry;
     pub mod guest;
+    pub mod gpio_sifive;
     pub mod harts;
     pub mod heap;
+    pub mod htif;
     pub mod layout;
     pub mod machine;
     pub mod mailbox;

@@ -2,7 +2,7 @@
 //! boot report and (until the boot capsule runs) powers off; the other
 //! harts check in and wait.
 
-use devtree::{Fdt, Platform};
+use devtree::{Console, Fdt, Platform};
 use memrange::Range;
 
 use super::console::{self, println};
@@ -35,17 +35,23 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     // The device tree first, then the console it names: the early guess
     // (QEMU virt's 16550) is a different device on other boards.
     let read = read_platform(dtb);
-    if let Ok((platform, _)) = &read {
-        match platform.uart {
-            Some(uart) => match Phys::new(uart.mmio.base) {
-                Some(base) => console::set_uart(base.as_usize(), uart.kind),
-                None => println!(
-                    "[diosix] the UART at {:#x} lies beyond this hypervisor's reach; keeping the early console",
-                    uart.mmio.base
-                ),
-            },
-            None => println!("[diosix] the device tree names no UART diosix can drive; trying QEMU virt's"),
-        }
+    let console = read.as_ref().ok().and_then(|(p, _)| p.console);
+    let base = match console {
+        Some(Console::Uart(u)) => Phys::new(u.mmio.base).map(Phys::as_usize),
+        _ => None,
+    };
+    // The early guess is QEMU virt's UART: kept only there, or when the
+    // tree cannot be read (then there is nothing better to say it on).
+    let virt = read.as_ref().map_or(true, |(p, _)| p.model.is_some_and(|m| m.starts_with("riscv-virtio")));
+    let chosen = console::init(console, base, virt);
+    match (console, chosen) {
+        (_, console::Chosen::Named) => {}
+        (Some(Console::Uart(u)), _) => println!(
+            "[diosix] the UART at {:#x} lies beyond this hypervisor's reach; using QEMU virt's",
+            u.mmio.base
+        ),
+        _ if read.is_ok() => println!("[diosix] the device tree names no console diosix can drive; using QEMU virt's UART"),
+        _ => {}
     }
     println!(
         "diosix {} ({}) starting on hart {hart} in M-mode",
@@ -144,7 +150,7 @@ fn selftest(platform: &Platform) {
     if platform.has_bootarg("diosix.selftest=pmp-lock") {
         // What an earlier boot stage might leave: a locked PMP entry that
         // lets S/U-mode reach a device. The capsule must then not run.
-        let base = platform.uart.and_then(|u| Phys::new(u.mmio.base)).map_or(console::EARLY_UART, Phys::as_usize);
+        let base = platform.uart().and_then(|u| Phys::new(u.mmio.base)).map_or(console::EARLY_UART, Phys::as_usize);
         println!("[diosix] self-test: locking PMP entry 8 over {base:#x} as an earlier stage might");
         pmp::lock_entry_for_selftest(base);
     }

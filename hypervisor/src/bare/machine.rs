@@ -49,6 +49,24 @@ diosix_probe_vector:
     ret
     .endm
 
+    // a0 = 1 and a1 = the byte at a0's address if a load there completes,
+    // a0 = 0 if it faults (a device that is not there).
+    .globl diosix_probe_load_u8
+    .balign 4
+diosix_probe_load_u8:
+    csrr    t0, mtvec
+    la      t1, diosix_probe_vector
+    csrw    mtvec, t1
+    mv      t3, a0
+    li      a0, 1
+    li      a1, 0
+    .option push
+    .option norvc
+    lbu     a1, 0(t3)
+    .option pop
+    csrw    mtvec, t0
+    ret
+
     PROBE diosix_probe_time, 0xc01, 0
     PROBE diosix_clear_menvcfg, 0x30a
     PROBE diosix_clear_mseccfg, 0x747
@@ -76,6 +94,7 @@ unsafe extern "C" {
     fn diosix_clear_mseccfg() -> Probed;
     fn diosix_clear_mcountinhibit() -> Probed;
     fn diosix_probe_time() -> Probed;
+    fn diosix_probe_load_u8(addr: usize) -> Probed;
     #[cfg(target_arch = "riscv32")]
     fn diosix_clear_menvcfgh() -> Probed;
     #[cfg(target_arch = "riscv32")]
@@ -123,6 +142,15 @@ static TIME_CSR: AtomicUsize = AtomicUsize::new(0);
 /// True if the calling hart `hart` has a readable `time` CSR.
 pub fn has_time_csr(hart: usize) -> bool {
     hart < usize::BITS as usize && TIME_CSR.load(Ordering::Relaxed) & (1 << hart) != 0
+}
+
+/// True if a byte load from `addr` completes instead of faulting: whether
+/// a device answers there (a guessed console on an unknown board).
+pub fn responds(addr: usize) -> bool {
+    // SAFETY: the probe loads one byte under a temporary trap vector that
+    // skips the load if it faults; it touches only mtvec (restored),
+    // a0-a1 and t0-t3. A read of a UART's line status has no side effect.
+    unsafe { diosix_probe_load_u8(addr).present != 0 }
 }
 
 /// Sets this hart's M-mode state at entry. Every hart calls it first.

@@ -1,10 +1,12 @@
 //! Powering the machine off, with an exit status where the device allows.
+//! A board whose tree names only a reset (QEMU `sifive_u`: a GPIO line)
+//! is reset instead; QEMU started with `-no-reboot` then exits.
 
 use devtree::{PowerOff, PowerOffKind};
 
-use super::console::force_println;
-use super::cpu;
+use super::console::{self, force_println};
 use super::phys::Phys;
+use super::{cpu, gpio_sifive, htif};
 
 /// QEMU `virt`'s SiFive test device, used if the tree names no power-off device.
 const EARLY_POWEROFF: PowerOff =
@@ -19,10 +21,17 @@ pub fn init(poweroff: Option<PowerOff>, reset: Option<PowerOff>) {
     RESET.call_once(|| reset);
 }
 
+fn reset_device() -> Option<PowerOff> {
+    RESET.get().copied().flatten()
+}
+
 /// Reset the whole machine (QEMU reboots); power off if there is no way.
 pub fn reset() -> ! {
-    match RESET.get().copied().flatten() {
-        Some(dev) => write(&dev, dev.value),
+    match reset_device() {
+        Some(dev) => {
+            console::drain();
+            write(&dev, dev.value)
+        }
         None => force_println!("[diosix] no reset device: powering off instead"),
     }
     exit(0)
@@ -38,28 +47,41 @@ fn command(dev: &PowerOff, status: u16) -> u32 {
     match (dev.kind, status) {
         (_, 0) => dev.value,
         (PowerOffKind::SifiveTest, s) => (u32::from(s) << 16) | 0x3333,
-        (PowerOffKind::Syscon, _) => dev.value,
+        (PowerOffKind::Syscon | PowerOffKind::SifiveGpio { .. } | PowerOffKind::Htif, _) => dev.value,
     }
 }
 
 /// Power off; QEMU exits with `status` where the device can say it.
 pub fn exit(status: u16) -> ! {
     match device() {
+        Some(dev) if dev.kind == PowerOffKind::Htif => htif::exit(status),
         Some(dev) => {
             if status != 0 && dev.kind == PowerOffKind::Syscon {
                 force_println!("[diosix] this power-off device cannot report status {status}");
             }
             write(&dev, command(&dev, status));
         }
-        None => force_println!("[diosix] no power-off device: halting hart {}", cpu::hart_id()),
+        None => match reset_device() {
+            Some(dev) => {
+                match status {
+                    0 => force_println!("[diosix] no power-off device: resetting the machine instead"),
+                    s => force_println!("[diosix] no power-off device: resetting the machine instead (exit status {s} is lost)"),
+                }
+                console::drain();
+                write(&dev, dev.value);
+            }
+            None => force_println!("[diosix] no power-off device: halting hart {}", cpu::hart_id()),
+        },
     }
     cpu::park()
 }
 
 /// Power off without printing anything (for failures inside the console).
 pub fn exit_quietly(status: u16) -> ! {
-    if let Some(dev) = device() {
-        write(&dev, command(&dev, status));
+    match device().or_else(reset_device) {
+        Some(dev) if dev.kind == PowerOffKind::Htif => htif::exit(status),
+        Some(dev) => write(&dev, command(&dev, status)),
+        None => {}
     }
     cpu::park()
 }
@@ -69,7 +91,11 @@ fn write(dev: &PowerOff, word: u32) {
         force_println!("[diosix] the power-off register lies beyond this hypervisor's reach: halting hart {}", cpu::hart_id());
         return;
     };
-    // SAFETY: the device tree (or the virt board's fixed map) says a
-    // power-off register lives here; writing it ends the machine.
-    unsafe { addr.ptr::<u32>().write_volatile(word) };
+    match dev.kind {
+        PowerOffKind::SifiveGpio { pin, active_low } => gpio_sifive::drive(addr.as_usize(), pin, !active_low),
+        PowerOffKind::Htif => htif::exit(0),
+        // SAFETY: the device tree (or the virt board's fixed map) says a
+        // power-off register lives here; writing it ends the machine.
+        PowerOffKind::SifiveTest | PowerOffKind::Syscon => unsafe { addr.ptr::<u32>().write_volatile(word) },
+    }
 }

@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use devtree::{Hart, Platform, PowerOffKind};
+use devtree::{Console, Hart, Platform, PowerOff, PowerOffKind};
 use memrange::Size;
 use payload::{Format, Kernel, Xlen};
 
@@ -61,9 +61,19 @@ pub fn print(p: &Platform, all_harts_in: bool) {
         );
     }
 
-    match p.uart {
-        Some(u) => println!("uart: {} at {:#x}", u.mmio.compatible, u.mmio.base),
-        None => println!("uart: none found"),
+    match p.console {
+        Some(Console::Uart(u)) if u.reg_shift == 0 && u.io_width == 1 => {
+            println!("uart: {} at {:#x}", u.mmio.compatible, u.mmio.base)
+        }
+        Some(Console::Uart(u)) => println!(
+            "uart: {} at {:#x}, registers {} bytes apart, {}-byte accesses",
+            u.mmio.compatible,
+            u.mmio.base,
+            1u32 << u.reg_shift,
+            u.io_width
+        ),
+        Some(Console::Htif) => println!("console: htif (ucb,htif0)"),
+        None => println!("uart: none diosix can drive"),
     }
     match (p.timer, p.timebase_hz) {
         (Some(t), Some(hz)) => println!("timer: {} at {:#x}, timebase {hz} Hz", t.compatible, t.base),
@@ -90,16 +100,11 @@ pub fn print(p: &Platform, all_harts_in: bool) {
         None => println!("plic: none found"),
     }
     match p.poweroff {
-        Some(d) => println!(
-            "power-off: {} at {:#x}, value {:#x}",
-            match d.kind {
-                PowerOffKind::SifiveTest => "sifive test device",
-                PowerOffKind::Syscon => "syscon register",
-            },
-            d.address().unwrap_or(d.base),
-            d.value
-        ),
+        Some(d) => println!("power-off: {}", Device(d)),
         None => println!("power-off: none found"),
+    }
+    if let Some(d) = p.reboot.filter(|_| p.poweroff.is_none()) {
+        println!("reset: {} (used to power off)", Device(d));
     }
 }
 
@@ -156,4 +161,24 @@ fn isa_groups(harts: &[&Hart]) -> Vec<String> {
             alloc::format!("harts {}: isa {isa}, mmu {mmu}", id_list(ids))
         })
         .collect()
+}
+
+/// A power-off or reset device, as the boot report names it.
+struct Device(PowerOff);
+
+impl core::fmt::Display for Device {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let d = self.0;
+        let at = d.address().unwrap_or(d.base);
+        match d.kind {
+            PowerOffKind::SifiveTest => write!(f, "sifive test device at {at:#x}, value {:#x}", d.value),
+            PowerOffKind::Syscon => write!(f, "syscon register at {at:#x}, value {:#x}", d.value),
+            PowerOffKind::SifiveGpio { pin, active_low } => write!(
+                f,
+                "gpio {pin} of sifive,gpio0 at {at:#x}, active {}",
+                if active_low { "low" } else { "high" }
+            ),
+            PowerOffKind::Htif => write!(f, "htif"),
+        }
+    }
 }
