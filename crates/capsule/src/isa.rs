@@ -2,10 +2,11 @@
 //!
 //! A capsule runs natively in S-mode, so it may use what the hart has,
 //! except what needs M-mode to enable or virtualise for it: the H
-//! extension, vector state (not switched yet), Sstc and Svpbmt/Svadu
-//! (menvcfg bits we leave clear, so the guest uses SBI timers and plain
-//! page tables), cache-block operations (menvcfg.CBIE/CBZE) and the
-//! hardware performance counters. Only extensions on an allow list pass.
+//! extension, vector state (not switched yet), Svpbmt/Svadu (menvcfg bits
+//! we leave clear, so the guest uses plain page tables), cache-block
+//! operations (menvcfg.CBIE/CBZE) and the hardware performance counters.
+//! Sstc passes only where the hypervisor turned it on ([`Offer`]). Only
+//! extensions on an allow list pass.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -18,6 +19,13 @@ const ALLOWED: &[&str] = &[
     "zicsr", "zifencei", "zicntr", "zihintpause", "zihintntl", "zmmul", "zaamo", "zalrsc", "zba",
     "zbb", "zbc", "zbs", "zca", "zcb", "zcf", "zcd", "zfa", "zfh", "zfhmin",
 ];
+
+/// What the hypervisor turned on for capsules beyond the allow list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Offer {
+    /// Sstc: menvcfg.STCE is set, so the capsule may write `stimecmp`.
+    pub sstc: bool,
+}
 
 /// A hart's ISA, read from any form a device tree uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,8 +130,8 @@ impl Isa {
         out
     }
 
-    /// What a capsule may use of this ISA.
-    pub fn for_capsule(&self) -> Isa {
+    /// What a capsule may use of this ISA, given what the hypervisor offers.
+    pub fn for_capsule(&self, offer: Offer) -> Isa {
         let fpu = self.has('f') && self.has('d');
         let letters = LETTERS.chars().filter(|&l| self.has(l)).collect();
         let multi = self
@@ -131,7 +139,8 @@ impl Isa {
             .iter()
             .filter(|ext| {
                 let needs_fpu = matches!(ext.as_str(), "zcf" | "zcd" | "zfa" | "zfh" | "zfhmin");
-                ALLOWED.contains(&ext.as_str()) && (fpu || !needs_fpu)
+                let offered = ext.as_str() == "sstc" && offer.sstc;
+                (ALLOWED.contains(&ext.as_str()) || offered) && (fpu || !needs_fpu)
             })
             .cloned()
             .collect();
@@ -180,13 +189,17 @@ fn strip_version(ext: &str) -> &str {
 /// Filters a host `riscv,isa` string (`rv64imafdch_zicsr_...`, `rv64gc`,
 /// upper case, with version numbers) down to what a capsule may use.
 /// Returns `None` if it is not an `rv32`/`rv64` string.
-pub fn for_capsule(host: &str) -> Option<String> {
-    Some(Isa::parse(host)?.for_capsule().to_isa_string())
+pub fn for_capsule(host: &str, offer: Offer) -> Option<String> {
+    Some(Isa::parse(host)?.for_capsule(offer).to_isa_string())
 }
 
 /// The same from `riscv,isa-base` and `riscv,isa-extensions`.
-pub fn for_capsule_from_extensions<'a>(base: &str, extensions: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    Some(Isa::from_extensions(base, extensions)?.for_capsule().to_isa_string())
+pub fn for_capsule_from_extensions<'a>(
+    base: &str,
+    extensions: impl IntoIterator<Item = &'a str>,
+    offer: Offer,
+) -> Option<String> {
+    Some(Isa::from_extensions(base, extensions)?.for_capsule(offer).to_isa_string())
 }
 
 /// Splits a (filtered) ISA string into the `riscv,isa-base` value
@@ -212,7 +225,7 @@ mod tests {
     #[test]
     fn qemu_rv64_loses_what_needs_m_mode() {
         let host = "rv64imafdch_zic64b_zicbom_zicbop_zicboz_ziccamoa_ziccif_zicclsm_ziccrse_zicntr_zicsr_zifencei_zihintntl_zihintpause_zihpm_zmmul_za64rs_zaamo_zalrsc_zawrs_zfa_zca_zcd_zba_zbb_zbc_zbs_shcounterenw_sstc_svadu_svvptc";
-        let got = for_capsule(host).unwrap();
+        let got = for_capsule(host, Offer::default()).unwrap();
         assert_eq!(
             got,
             "rv64imafdc_zicntr_zicsr_zifencei_zihintntl_zihintpause_zmmul_zaamo_zalrsc_zfa_zca_zcd_zba_zbb_zbc_zbs"
@@ -224,7 +237,7 @@ mod tests {
 
     #[test]
     fn fpu_less_harts_get_no_fp_extensions() {
-        let got = for_capsule("rv32imach_zicsr_zifencei_zca_zcf_zfa_sstc").unwrap();
+        let got = for_capsule("rv32imach_zicsr_zifencei_zca_zcf_zfa_sstc", Offer::default()).unwrap();
         assert_eq!(got, "rv32imac_zicsr_zifencei_zca");
     }
 
@@ -237,8 +250,8 @@ mod tests {
 
     #[test]
     fn nonsense_is_refused() {
-        assert_eq!(for_capsule("x86_64"), None);
-        assert_eq!(for_capsule(""), None);
-        assert_eq!(for_capsule("RV64IMAC").as_deref(), Some("rv64imac"));
+        assert_eq!(for_capsule("x86_64", Offer::default()), None);
+        assert_eq!(for_capsule("", Offer::default()), None);
+        assert_eq!(for_capsule("RV64IMAC", Offer::default()).as_deref(), Some("rv64imac"));
     }
 }

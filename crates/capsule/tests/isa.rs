@@ -1,6 +1,24 @@
 //! The ISA string a capsule sees, from every form a device tree may give.
 
-use capsule::isa::{for_capsule, for_capsule_from_extensions};
+use capsule::isa::{self, Offer};
+
+/// The filter with nothing offered beyond the allow list.
+fn for_capsule(host: &str) -> Option<String> {
+    isa::for_capsule(host, Offer::default())
+}
+
+fn for_capsule_from_extensions<'a>(base: &str, exts: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    isa::for_capsule_from_extensions(base, exts, Offer::default())
+}
+
+#[test]
+fn sstc_passes_only_where_offered() {
+    let host = "rv64imafdc_zicsr_zifencei_sstc";
+    assert_eq!(isa::for_capsule(host, Offer { sstc: true }).as_deref(), Some("rv64imafdc_zicsr_zifencei_sstc"));
+    assert_eq!(for_capsule(host).as_deref(), Some("rv64imafdc_zicsr_zifencei"));
+    // Offered, but the hart does not have it: nothing to pass.
+    assert_eq!(isa::for_capsule("rv32imac_zicsr", Offer { sstc: true }).as_deref(), Some("rv32imac_zicsr"));
+}
 use proptest::prelude::*;
 
 #[test]

@@ -14,7 +14,7 @@ use super::console::println;
 use super::layout::{self, MAX_HARTS};
 use super::phys::{self, Phys};
 use super::report::XLEN;
-use super::{harts, supervisor};
+use super::{harts, machine, supervisor};
 
 use super::settings::{BOOT_CAPSULE_ARGS as BOOTARGS, BOOT_CAPSULE_MIB as RAM_MIB, BOOT_CAPSULE_VCORES as VCORES};
 
@@ -112,12 +112,14 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
         .map_err(CapsuleError::Layout)?;
     let plan = Layout::new(ram, &kernel).map_err(CapsuleError::Layout)?;
 
+    // Sstc only if every hart the capsule runs on has it turned on.
+    let offer = isa::Offer { sstc: ids.iter().all(|&id| machine::has_sstc(id)) };
     let guest_harts = ids
         .iter()
         .filter_map(|&id| p.harts.iter().find(|h| h.id as usize == id))
         .map(|h| GuestHart {
             id: h.id as u32,
-            isa: isa::for_capsule(&h.isa).unwrap_or_else(|| String::from(if XLEN == payload::Xlen::Rv64 { "rv64imac" } else { "rv32imac" })),
+            isa: isa::for_capsule(&h.isa, offer).unwrap_or_else(|| String::from(if XLEN == payload::Xlen::Rv64 { "rv64imac" } else { "rv32imac" })),
             mmu: h.mmu.clone().unwrap_or_default(),
         })
         .collect();

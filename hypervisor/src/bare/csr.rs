@@ -49,6 +49,11 @@ csr_rw!(mstatus, mie, mip, mcause, mtval, medeleg, mideleg, mcounteren, mvendori
 // The H extension's CSRs, touched only on harts whose misa has H: mtval2,
 // mtinst, hstatus, htval, htinst.
 csr_rw!(mtval2 = 0x34b, mtinst = 0x34a, hstatus = 0x600, htval = 0x643, htinst = 0x64a);
+// Sstc's S-mode timer compare and the environment configuration that
+// turns it on (menvcfg.STCE), touched only on harts found to have them.
+csr_rw!(stimecmp = 0x14d, menvcfg = 0x30a);
+#[cfg(target_arch = "riscv32")]
+csr_rw!(stimecmph = 0x15d, menvcfgh = 0x31a);
 // rv32 keeps mstatus's upper half (MPV, GVA, MBE, SBE) in mstatush.
 #[cfg(target_arch = "riscv32")]
 csr_rw!(mstatush = 0x310);

@@ -153,6 +153,30 @@ pub fn responds(addr: usize) -> bool {
     unsafe { diosix_probe_load_u8(addr).present != 0 }
 }
 
+/// Harts with Sstc turned on (menvcfg.STCE set and kept).
+static SSTC: AtomicUsize = AtomicUsize::new(0);
+
+/// True if hart `hart` has Sstc, turned on for its capsule's use: its S
+/// timer interrupt then follows `stimecmp`, which S-mode may write.
+pub fn has_sstc(hart: usize) -> bool {
+    hart < usize::BITS as usize && SSTC.load(Ordering::Relaxed) & (1 << hart) != 0
+}
+
+/// menvcfg.STCE (bit 63; on rv32 bit 31 of menvcfgh).
+#[cfg(target_arch = "riscv64")]
+fn enable_sstc() -> bool {
+    const STCE: usize = 1 << 63;
+    csr::menvcfg::set(STCE);
+    csr::menvcfg::read() & STCE != 0
+}
+
+#[cfg(target_arch = "riscv32")]
+fn enable_sstc() -> bool {
+    const STCE: usize = 1 << 31;
+    csr::menvcfgh::set(STCE);
+    csr::menvcfgh::read() & STCE != 0
+}
+
 /// Sets this hart's M-mode state at entry. Every hart calls it first.
 pub fn init_hart() -> Result<(), StateError> {
     // No interrupt in M-mode (traps from capsules arrive whatever MIE
@@ -162,11 +186,17 @@ pub fn init_hart() -> Result<(), StateError> {
     // SAFETY: each probe touches only mtvec (restored), a0-a1, t0-t2 and
     // the one CSR, which it clears: no feature of it is in use yet.
     unsafe {
-        let _ = diosix_clear_menvcfg();
+        let envcfg = diosix_clear_menvcfg();
         #[cfg(target_arch = "riscv32")]
         let _ = diosix_clear_menvcfgh();
-        // Every counter counts (mcountinhibit zero), where it exists.
+        // STCE is writable only where Sstc is implemented; there M-mode
+        // can always reach stimecmp, which starts at "never".
         let hart = super::cpu::hart_id();
+        if envcfg.present != 0 && super::settings::OFFER_SSTC && enable_sstc() && hart < usize::BITS as usize {
+            super::timer::clear_stimecmp();
+            SSTC.fetch_or(1 << hart, Ordering::Relaxed);
+        }
+        // Every counter counts (mcountinhibit zero), where it exists.
         if diosix_clear_mcountinhibit().present != 0 && hart < usize::BITS as usize {
             COUNTINHIBIT.fetch_or(1 << hart, Ordering::Relaxed);
         }

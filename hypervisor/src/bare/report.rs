@@ -10,7 +10,7 @@ use memrange::Size;
 use payload::{Format, Kernel, Xlen};
 
 use super::console::println;
-use super::{harts, layout, supervisor};
+use super::{harts, layout, machine, settings, supervisor};
 
 #[cfg(target_arch = "riscv64")]
 pub const XLEN: Xlen = Xlen::Rv64;
@@ -79,6 +79,13 @@ pub fn print(p: &Platform, all_harts_in: bool) {
         (Some(t), Some(hz)) => println!("timer: {} at {:#x}, timebase {hz} Hz", t.compatible, t.base),
         (Some(t), None) => println!("timer: {} at {:#x}, timebase unknown", t.compatible, t.base),
         (None, _) => println!("timer: none found"),
+    }
+    let online: Vec<u64> = usable.iter().map(|h| h.id).filter(|&id| harts::is_online(id as usize)).collect();
+    let sstc: Vec<u64> = online.iter().copied().filter(|&id| machine::has_sstc(id as usize)).collect();
+    match (settings::OFFER_SSTC, sstc.len()) {
+        (false, _) => println!("sstc: not offered (built with DIOSIX_SSTC=0)"),
+        (true, 0) => println!("sstc: not on these harts"),
+        (true, _) => println!("sstc: on harts {}", id_list(sstc.into_iter())),
     }
     // One device: the line as it always was. More (one per NUMA node or
     // socket): a line each, with the harts it serves.

@@ -14,6 +14,10 @@ pub const BOOT_CAPSULE_ARGS: &str = match option_env!("DIOSIX_BOOT_CAPSULE_ARGS"
 /// dead; 0 turns the watchdog off.
 pub const WATCHDOG_SECONDS: u64 = number(option_env!("DIOSIX_WATCHDOG_SECONDS"), 10);
 
+/// 1: capsules get Sstc (their own `stimecmp`) where every hart they run
+/// on has it; 0: they program their timer through SBI only.
+pub const OFFER_SSTC: bool = number(option_env!("DIOSIX_SSTC"), 1) != 0;
+
 /// A decimal setting, or `default` when unset. Anything else stops the
 /// build (this runs at compile time).
 const fn number(s: Option<&str>, default: u64) -> u64 {

@@ -1,6 +1,7 @@
 //! Each hart's machine timer, shared between its vcore's deadline (SBI
 //! set_timer) and, on the boot capsule's first hart, the hypervisor's
-//! watchdog tick.
+//! watchdog tick. On a hart with Sstc the vcore's deadline is its own
+//! `stimecmp` instead, which raises its timer interrupt without M-mode.
 //!
 //! The watchdog: a live Linux polls its SBI console for input at least
 //! every 2 s (the hvc driver backs off to that when idle), from a kernel
@@ -13,6 +14,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::clint;
 use super::csr;
+use super::machine;
 use super::layout::MAX_HARTS;
 
 use super::settings::WATCHDOG_SECONDS as SILENCE_LIMIT_S;
@@ -92,8 +94,32 @@ pub fn console_polled() {
     ARMED.store(true, Ordering::Relaxed);
 }
 
+/// Writes this hart's `stimecmp` (Sstc): the S timer interrupt is pending
+/// from `deadline` on. On rv32 the low half goes to all-ones first, so no
+/// mix of old and new halves lies in the past.
+fn set_stimecmp(deadline: u64) {
+    #[cfg(target_arch = "riscv64")]
+    csr::stimecmp::write(deadline as usize);
+    #[cfg(target_arch = "riscv32")]
+    {
+        csr::stimecmp::write(usize::MAX);
+        csr::stimecmph::write((deadline >> 32) as usize);
+        csr::stimecmp::write(deadline as usize);
+    }
+}
+
+/// No S timer interrupt from `stimecmp` (a hart with Sstc, as it starts
+/// or as its vcore starts or stops).
+pub fn clear_stimecmp() {
+    set_stimecmp(u64::MAX);
+}
+
 /// SBI set_timer: an S timer interrupt for this hart's vcore at `deadline`.
 pub fn set_guest_deadline(hart: usize, deadline: u64) {
+    if machine::has_sstc(hart) {
+        set_stimecmp(deadline);
+        return;
+    }
     csr::mip::clear(csr::STIP);
     GUEST_DEADLINE[hart].store(deadline, Ordering::SeqCst);
     program(hart);
@@ -129,6 +155,9 @@ pub fn on_interrupt(hart: usize) -> Expired {
 /// Forgets this hart's deadlines (its vcore stopped).
 pub fn stop(hart: usize) {
     GUEST_DEADLINE[hart].store(u64::MAX, Ordering::SeqCst);
+    if machine::has_sstc(hart) {
+        clear_stimecmp();
+    }
     if WATCHDOG_HART.load(Ordering::SeqCst) == hart {
         // The watchdog cannot run on a parked hart; a capsule that stops
         // its boot vcore keeps running on the others unwatched.

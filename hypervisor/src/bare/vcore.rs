@@ -71,6 +71,9 @@ fn prepare_hart(c: &Capsule) {
     }
     // Nothing left over from a previous run of a vcore on this hart.
     csr::mip::clear(csr::STIP | csr::SSIP);
+    if machine::has_sstc(cpu::hart_id()) {
+        timer::clear_stimecmp();
+    }
     csr::fence_i();
     // A hart without the `time` CSR keeps illegal instructions, to
     // emulate reads of it (`emulate.rs`) and pass the rest on.

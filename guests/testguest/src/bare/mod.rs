@@ -18,6 +18,7 @@ mod hext;
 mod hostile;
 mod sbi;
 mod scenarios;
+mod sstc;
 mod trap;
 
 use core::fmt::Write;

@@ -47,6 +47,8 @@ pub struct Ram {
     pub harts: [usize; 16],
     pub hart_count: usize,
     pub timebase: u64,
+    /// The capsule's harts list Sstc: it may write its own `stimecmp`.
+    pub sstc: bool,
 }
 
 /// The scenario named on the command line, and the capsule's RAM and harts.
@@ -63,6 +65,7 @@ pub fn read_tree(dtb: usize) -> (&'static str, Ram) {
         harts: [0; 16],
         hart_count: 0,
         timebase: p.timebase_hz.unwrap_or(10_000_000),
+        sstc: p.harts.first().is_some_and(|h| h.isa.split('_').any(|e| e == "sstc")),
     };
     for h in p.harts.iter().take(16) {
         ram.harts[ram.hart_count] = h.id as usize;
@@ -106,6 +109,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "suspend" => suspend(hart, &ram),
         "susp" => system_suspend(hart, &ram),
         "timer" => timer(hart, &ram),
+        "sstc" => super::sstc::run(hart, &ram, check),
         "hsm" => hsm(hart, &ram),
         "ipi" => ipi(hart, &ram),
         "rfence" => rfence(hart, &ram),
