@@ -169,7 +169,7 @@ pub fn dispatch<H: Host>(host: &mut H, call: Call) -> Action {
         spi::EID_SPI if call.fid == spi::SEND_IPI => match HartSet::from_mask(a[0], a[1], host.harts()) {
             Ok(set) => {
                 set.iter().for_each(|h| host.send_ipi(h));
-                count(host, fw::IPI_SENT, set.iter().count());
+                count(host, fw::IPI_SENT, set.len());
                 ok(0)
             }
             Err(e) => err(e),
@@ -213,7 +213,7 @@ fn fence_call<H: Host>(host: &mut H, fid: usize, a: [usize; 6]) -> Action {
     match HartSet::from_mask(a[0], a[1], host.harts()) {
         Ok(set) => {
             set.iter().for_each(|h| host.remote_fence(h, fence));
-            count(host, fence_event(fence), set.iter().count());
+            count(host, fence_event(fence), set.len());
             ok(0)
         }
         Err(e) => err(e),
@@ -391,7 +391,7 @@ fn legacy_call<H: Host>(host: &mut H, eid: usize, a: [usize; 6]) -> Action {
         legacy::LEGACY_SEND_IPI => match legacy_mask(host, a[0]) {
             Some(set) => {
                 set.iter().for_each(|h| host.send_ipi(h));
-                count(host, fw::IPI_SENT, set.iter().count());
+                count(host, fw::IPI_SENT, set.len());
                 Action::ReturnLegacy(0)
             }
             None => Action::ReturnLegacy(FAILED),
@@ -407,7 +407,7 @@ fn legacy_call<H: Host>(host: &mut H, eid: usize, a: [usize; 6]) -> Action {
             match legacy_mask(host, a[0]) {
                 Some(set) => {
                     set.iter().for_each(|h| host.remote_fence(h, fence));
-                    count(host, fence_event(fence), set.iter().count());
+                    count(host, fence_event(fence), set.len());
                     Action::ReturnLegacy(0)
                 }
                 None => Action::ReturnLegacy(FAILED),

@@ -29,9 +29,22 @@ impl HartSet {
         self.0 == 0
     }
 
+    /// The ids in the set, lowest first (one step per member: this is on
+    /// the path of every IPI and fence a capsule asks for).
     pub fn iter(&self) -> impl Iterator<Item = usize> {
-        let bits = self.0;
-        (0..64).filter(move |i| bits & (1 << i) != 0)
+        let mut bits = self.0;
+        core::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let id = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some(id)
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.count_ones() as usize
     }
 
     /// The harts `mask`/`base` name, which must all belong to `valid`.
@@ -40,18 +53,21 @@ impl HartSet {
         if base == usize::MAX {
             return Ok(valid);
         }
-        let mut set = HartSet(0);
-        for bit in 0..usize::BITS as usize {
-            if mask & (1 << bit) == 0 {
-                continue;
-            }
-            let id = base.checked_add(bit).ok_or(SbiRet::invalid_param())?;
-            if !valid.contains(id) {
-                return Err(SbiRet::invalid_param());
-            }
-            set.insert(id);
+        if mask == 0 {
+            return Ok(HartSet(0));
         }
-        Ok(set)
+        // Every named id is base + a set bit of mask; the highest must
+        // exist and be below 64 for the set to hold them all.
+        let highest = (usize::BITS - 1 - mask.leading_zeros()) as usize;
+        match base.checked_add(highest) {
+            Some(top) if top < 64 => {}
+            _ => return Err(SbiRet::invalid_param()),
+        }
+        let set = (mask as u64) << base;
+        if set & !valid.0 != 0 {
+            return Err(SbiRet::invalid_param());
+        }
+        Ok(HartSet(set))
     }
 }
 

@@ -204,3 +204,40 @@ proptest! {
         }
     }
 }
+
+/// `HartSet::from_mask` and `iter` against the spec's definition, one bit
+/// at a time: hart `base + i` for each set bit `i`, all of them in `valid`.
+mod hart_masks {
+    use proptest::prelude::*;
+    use sbi::HartSet;
+
+    fn reference(mask: usize, base: usize, valid: HartSet) -> Option<Vec<usize>> {
+        if base == usize::MAX {
+            return Some(valid.iter().collect());
+        }
+        let mut ids = Vec::new();
+        for bit in 0..usize::BITS as usize {
+            if mask & (1 << bit) != 0 {
+                let id = base.checked_add(bit)?;
+                if id >= 64 || valid.0 & (1 << id) == 0 {
+                    return None;
+                }
+                ids.push(id);
+            }
+        }
+        Some(ids)
+    }
+
+    proptest! {
+        #[test]
+        fn from_mask_names_exactly_the_spec_harts(
+            mask in prop_oneof![any::<usize>(), 0usize..16, Just(0)],
+            base in prop_oneof![0usize..70, Just(usize::MAX), Just(usize::MAX - 1), any::<usize>()],
+            valid in prop_oneof![any::<u64>(), 0u64..0x10000, Just(u64::MAX)],
+        ) {
+            let valid = HartSet(valid);
+            let got = HartSet::from_mask(mask, base, valid).ok().map(|s| s.iter().collect::<Vec<_>>());
+            prop_assert_eq!(got, reference(mask, base, valid));
+        }
+    }
+}

@@ -12,6 +12,7 @@ pub(crate) use say;
 
 
 mod alloc;
+mod cost;
 mod entry;
 mod fuzz;
 mod hext;

@@ -110,6 +110,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "susp" => system_suspend(hart, &ram),
         "timer" => timer(hart, &ram),
         "sstc" => super::sstc::run(hart, &ram, check),
+        "cost" => super::cost::run(hart, &ram),
         "hsm" => hsm(hart, &ram),
         "ipi" => ipi(hart, &ram),
         "rfence" => rfence(hart, &ram),
@@ -183,7 +184,7 @@ pub fn secondary(hart: usize, opaque: usize) -> ! {
     }
 }
 
-fn other_hart(hart: usize, ram: &Ram) -> Option<usize> {
+pub(super) fn other_hart(hart: usize, ram: &Ram) -> Option<usize> {
     ram.harts[..ram.hart_count].iter().copied().find(|&h| h != hart)
 }
 
@@ -192,6 +193,11 @@ fn secondary_entry() -> usize {
         fn testguest_secondary();
     }
     testguest_secondary as *const () as usize
+}
+
+/// Starts `other` spinning (for the cost measurements); true once it runs.
+pub(super) fn start_spinning(other: usize, ram: &Ram) -> bool {
+    start(other, MODE_SPIN) == 0 && wait_until(ram, 2000, || ARRIVED[other % 16].load(Ordering::SeqCst) == MODE_SPIN)
 }
 
 fn start(hart: usize, mode: usize) -> isize {
