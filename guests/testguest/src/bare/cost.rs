@@ -7,7 +7,7 @@
 
 use core::arch::asm;
 
-use super::sbi::{self, BASE, IPI, RFNC};
+use super::sbi::{self, BASE, DBCN, IPI, RFNC};
 use super::scenarios::{self, Ram};
 
 /// Calls per measurement: enough to average out the loop's own cost.
@@ -44,6 +44,13 @@ pub fn run(hart: usize, ram: &Ram) -> bool {
     report("set_timer", per_call(CALLS, || {
         sbi::set_timer(u64::MAX);
     }));
+    // The console: one byte per call (a dot each; a line end after).
+    static DOT: u8 = b'.';
+    let dbcn = per_call(CALLS, || {
+        sbi::call(DBCN, 0, [1, &DOT as *const u8 as usize, 0]);
+    });
+    say!("");
+    report("console_write_byte", dbcn);
     report("send_ipi_self", per_call(CALLS, || {
         sbi::call(IPI, 0, [1, hart, 0]);
         // SAFETY: clears the software interrupt just raised (it is not enabled).
