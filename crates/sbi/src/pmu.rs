@@ -114,11 +114,15 @@ impl Pmu {
 
     /// One occurrence of firmware event `code`, `n` times: every running
     /// firmware counter configured for it counts.
+    /// On the path of every timer, IPI and fence call: it visits only the
+    /// running firmware counters, usually none.
     pub fn count(&mut self, code: usize, n: usize) {
         let event = (event_type::FIRMWARE << 16) | code;
-        for i in 0..FW_COUNTERS {
-            let idx = FIRST_FW + i;
-            if self.running & (1 << idx) != 0 && self.event[idx] == Some(event) {
+        let mut running = (self.running >> FIRST_FW) & ((1 << FW_COUNTERS) - 1);
+        while running != 0 {
+            let i = running.trailing_zeros() as usize;
+            running &= running - 1;
+            if self.event[FIRST_FW + i] == Some(event) {
                 self.fw[i] = self.fw[i].wrapping_add(n as u64);
             }
         }
