@@ -67,7 +67,24 @@ diosix_probe_load_u8:
     csrw    mtvec, t0
     ret
 
+    // The same for a 32-bit store of a1 to a0's address.
+    .globl diosix_probe_store_u32
+    .balign 4
+diosix_probe_store_u32:
+    csrr    t0, mtvec
+    la      t1, diosix_probe_vector
+    csrw    mtvec, t1
+    mv      t3, a0
+    li      a0, 1
+    .option push
+    .option norvc
+    sw      a1, 0(t3)
+    .option pop
+    csrw    mtvec, t0
+    ret
+
     PROBE diosix_probe_time, 0xc01, 0
+    PROBE diosix_probe_stimecmp, 0x14d
     PROBE diosix_clear_menvcfg, 0x30a
     PROBE diosix_clear_mseccfg, 0x747
     PROBE diosix_clear_mcountinhibit, 0x320
@@ -95,6 +112,8 @@ unsafe extern "C" {
     fn diosix_clear_mcountinhibit() -> Probed;
     fn diosix_probe_time() -> Probed;
     fn diosix_probe_load_u8(addr: usize) -> Probed;
+    fn diosix_probe_store_u32(addr: usize, value: u32) -> Probed;
+    fn diosix_probe_stimecmp() -> Probed;
     #[cfg(target_arch = "riscv32")]
     fn diosix_clear_menvcfgh() -> Probed;
     #[cfg(target_arch = "riscv32")]
@@ -177,6 +196,26 @@ fn enable_sstc() -> bool {
     csr::menvcfgh::read() & STCE != 0
 }
 
+#[cfg(target_arch = "riscv64")]
+fn disable_sstc() {
+    csr::menvcfg::clear(1 << 63);
+}
+
+#[cfg(target_arch = "riscv32")]
+fn disable_sstc() {
+    csr::menvcfgh::clear(1 << 31);
+}
+
+/// Stores `value` at `addr` unless the store faults; true if it completed.
+/// For a guessed device (QEMU virt's power-off register, before the device
+/// tree names one), where a fault must not become a fatal trap.
+pub fn store_if_present(addr: usize, value: u32) -> bool {
+    // SAFETY: the store runs under a temporary trap vector that skips it
+    // if it faults; it touches only mtvec (restored), a0 and t0-t3. The
+    // caller means the store's effect (it powers the machine off).
+    unsafe { diosix_probe_store_u32(addr, value).present != 0 }
+}
+
 /// Sets this hart's M-mode state at entry. Every hart calls it first.
 pub fn init_hart() -> Result<(), StateError> {
     // No interrupt in M-mode (traps from capsules arrive whatever MIE
@@ -189,12 +228,17 @@ pub fn init_hart() -> Result<(), StateError> {
         let envcfg = diosix_clear_menvcfg();
         #[cfg(target_arch = "riscv32")]
         let _ = diosix_clear_menvcfgh();
-        // STCE is writable only where Sstc is implemented; there M-mode
-        // can always reach stimecmp, which starts at "never".
+        // STCE is writable only where Sstc is implemented. stimecmp is
+        // probed too: QEMU's spike keeps STCE but traps stimecmp (its harts
+        // have no time source). Where both work it starts at "never".
         let hart = super::cpu::hart_id();
         if envcfg.present != 0 && super::settings::OFFER_SSTC && enable_sstc() && hart < usize::BITS as usize {
-            super::timer::clear_stimecmp();
-            SSTC.fetch_or(1 << hart, Ordering::Relaxed);
+            if diosix_probe_stimecmp().present != 0 {
+                super::timer::clear_stimecmp();
+                SSTC.fetch_or(1 << hart, Ordering::Relaxed);
+            } else {
+                disable_sstc();
+            }
         }
         // Every counter counts (mcountinhibit zero), where it exists.
         if diosix_clear_mcountinhibit().present != 0 && hart < usize::BITS as usize {
