@@ -106,6 +106,8 @@ pub struct Machine {
     /// QEMU's gdb stub on this TCP port, with the machine paused until a
     /// debugger continues it.
     pub gdb_port: Option<u16>,
+    /// A device tree to hand the kernel instead of the board's own (`-dtb`).
+    pub dtb: Option<PathBuf>,
     /// The board. `aclint` and `numa_nodes` are `virt`'s only.
     pub board: Board,
 }
@@ -122,6 +124,7 @@ impl Machine {
             aclint: false,
             numa_nodes: 0,
             gdb_port: None,
+            dtb: None,
             board: Board::Virt,
         }
     }
@@ -169,6 +172,9 @@ impl Machine {
         };
         if let Some(a) = &self.append {
             cmd.args(["-append", a]);
+        }
+        if let Some(dtb) = &self.dtb {
+            cmd.arg("-dtb").arg(dtb);
         }
         if let Some(port) = self.gdb_port {
             cmd.args(["-gdb", &format!("tcp:127.0.0.1:{port}"), "-S"]);

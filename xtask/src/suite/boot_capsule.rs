@@ -138,6 +138,13 @@ fn linux_in_capsule(t: Target) -> Result<()> {
         bail!("poweroff did not end QEMU with 0 (status {:?})\n--- output ---\n{}", run.exit_code, run.output);
     }
     ensure!(run.output.contains("[diosix] boot capsule shut down the system"), "no shutdown report\n{}", run.output);
+    // QEMU's virt harts have Sstc: the capsule's kernel programs its own timer.
+    ensure!(
+        run.output.contains("sstc: on harts 0 1 2 3")
+            && run.output.contains("Timer interrupt in S-mode is available via sstc extension"),
+        "Linux in the capsule does not use Sstc\n{}",
+        run.output
+    );
     Ok(())
 }
 

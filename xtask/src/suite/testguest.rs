@@ -32,6 +32,9 @@ const SCENARIOS: &[(&str, &str, &[&str])] = &[
           "PASS SUSP: woken by the timer, after its deadline"]),
     ("timer", "a timer interrupt arrives after set_timer's deadline and not before",
         &["PASS no timer interrupt before the deadline", "PASS timer interrupt after the deadline"]),
+    ("sstc", "Sstc: the capsule writes its own stimecmp; its timer interrupt comes after the deadline, not before",
+        &["sstc: on harts 0 1", "PASS sstc: stimecmp at never clears the timer interrupt",
+          "PASS sstc: no timer interrupt before the stimecmp deadline", "PASS sstc: timer interrupt from stimecmp after the deadline"]),
     ("hsm", "HSM starts, stops and reports vcores; bad starts are refused",
         &["PASS started hart runs with its opaque value", "PASS hart_stop returns it to stopped", "PASS starting outside the capsule is refused"]),
     ("ipi", "IPIs travel between vcores both ways", &["PASS IPI delivered and answered"]),
@@ -74,6 +77,9 @@ pub fn cases(t: Target) -> Vec<Case> {
         Ok(())
     }));
     cases.push(case(format!("{a}: test guest: console output and input through SBI"), move || console(t)));
+    if t == Target::Riscv64gc {
+        cases.push(case(format!("{a}: built with DIOSIX_SSTC=0, a capsule has no Sstc: stimecmp is an illegal instruction, SBI timers work"), move || no_sstc(t)));
+    }
     for &(target, what) in ATTACKS {
         cases.push(case(format!("{a}: isolation: a load and a store to {what} are contained"), move || {
             let out = run(t, &format!("isolation:{target}"), None)?;
@@ -167,5 +173,26 @@ fn dies(t: Target) -> Result<()> {
         &["testguest: faulting with no trap handler", "[diosix] boot capsule died: access fault with no working trap handler"],
     )?;
     ensure!(!out.output.contains("execution went on"), "the guest ran on\n{}", out.output);
+    Ok(())
+}
+
+/// The hypervisor built with `DIOSIX_SSTC=0` (for comparing timer costs):
+/// no `sstc` in the capsule's tree, `stimecmp` traps to the capsule's own
+/// handler, and the SBI timer still works.
+fn no_sstc(t: Target) -> Result<()> {
+    let guest = fixture::guest(t)?;
+    let dir = crate::paths::test_target_dir().join("no-sstc");
+    let exe = crate::cargo::Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&guest) }
+        .run_with_env(&[("DIOSIX_SSTC", "0")])?;
+    for (scenario, needles) in [
+        ("sstc", &["sstc: not offered (built with DIOSIX_SSTC=0)", "PASS without sstc in the tree, writing stimecmp is an illegal instruction"][..]),
+        ("timer", &["PASS no timer interrupt before the deadline", "PASS timer interrupt after the deadline"][..]),
+    ] {
+        let mut m = Machine::new(t, &exe);
+        m.smp = 2;
+        m.memory_mib = 256;
+        let out = run_machine(m, scenario, None)?;
+        expect_all(&out, needles)?;
+    }
     Ok(())
 }

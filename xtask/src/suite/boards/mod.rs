@@ -4,6 +4,7 @@
 //! would start it. Each board's cases are named `<arch>: <board>: ...`, so
 //! `cargo xtask test --machine <board>` (or a filter) picks them out.
 
+mod consoles;
 mod firmware;
 mod sifive_u;
 mod spike;
@@ -27,7 +28,7 @@ pub fn cases(t: Target, board: Board) -> Vec<Case> {
         return Vec::new();
     }
     match board {
-        Board::Virt => firmware::cases(t),
+        Board::Virt => firmware::cases(t).into_iter().chain(consoles::cases(t)).collect(),
         Board::SifiveU => sifive_u::cases(t),
         Board::Spike => spike::cases(t),
     }
