@@ -130,7 +130,7 @@ mod tests {
         // The whole suite is virt's cases and every other board's.
         assert_eq!(every.len(), virt.len() + sifive_u.len() + spike.len());
         assert_eq!(count(&virt, ": sifive_u: ") + count(&virt, ": spike: "), 0);
-        assert!(count(&virt, ": virt: ") == 3 && virt.len() > 3 * 10, "{virt:?}");
+        assert!(count(&virt, ": virt: ") == 6 && virt.len() > 3 * 10, "{virt:?}");
         assert!(!sifive_u.is_empty() && sifive_u.iter().all(|n| n.contains(": sifive_u: ")), "{sifive_u:?}");
         assert!(!spike.is_empty() && spike.iter().all(|n| n.contains(": spike: ")), "{spike:?}");
         // sifive_u has no 32-bit harts; spike takes every target.
