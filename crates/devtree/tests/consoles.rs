@@ -2,6 +2,8 @@
 //! `stdout-path` first, the DesignWare 8250's register layout, consoles
 //! and GPIO controllers without a driver.
 
+mod common;
+
 use devtree::{Console, Fdt, Platform, PowerOffKind, UartKind};
 use vm_fdt::FdtWriter;
 
@@ -24,16 +26,7 @@ fn tree(serials: &[Serial], stdout: Option<&str>, gpio: Option<(&str, u32)>) -> 
     w.property_string("device_type", "memory").unwrap();
     w.property_array_u64("reg", &[0x8000_0000, 0x1000_0000]).unwrap();
     w.end_node(mem).unwrap();
-    let cpus = w.begin_node("cpus").unwrap();
-    w.property_u32("#address-cells", 1).unwrap();
-    w.property_u32("#size-cells", 0).unwrap();
-    let cpu = w.begin_node("cpu@0").unwrap();
-    w.property_string("device_type", "cpu").unwrap();
-    w.property_u32("reg", 0).unwrap();
-    w.property_string("riscv,isa", "rv64imac").unwrap();
-    w.property_string("mmu-type", "riscv,sv39").unwrap();
-    w.end_node(cpu).unwrap();
-    w.end_node(cpus).unwrap();
+    common::write_one_hart(&mut w, Some("rv64imac"));
     let soc = w.begin_node("soc").unwrap();
     w.property_u32("#address-cells", 2).unwrap();
     w.property_u32("#size-cells", 2).unwrap();

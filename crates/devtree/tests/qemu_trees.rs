@@ -2,6 +2,8 @@
 //! (`qemu-system-riscv64 -machine virt,dumpdtb=FILE -smp 3 -m 384M` and the
 //! rv32 equivalent with `-smp 2 -m 256M -append ...`).
 
+mod common;
+
 use devtree::{Console, Fdt, HartTimer, Platform, PowerOffKind, TimerIpi, UartKind};
 
 fn platform(bytes: &'static [u8]) -> Platform {
@@ -80,15 +82,7 @@ fn reserved_memory_is_read_from_both_places() {
     w.property_array_u64("reg", &[0x8008_0000, 0x2_0000]).unwrap();
     w.end_node(fw).unwrap();
     w.end_node(rm).unwrap();
-    let cpus = w.begin_node("cpus").unwrap();
-    w.property_u32("#address-cells", 1).unwrap();
-    w.property_u32("#size-cells", 0).unwrap();
-    let cpu = w.begin_node("cpu@0").unwrap();
-    w.property_string("device_type", "cpu").unwrap();
-    w.property_u32("reg", 0).unwrap();
-    w.property_string("mmu-type", "riscv,sv39").unwrap();
-    w.end_node(cpu).unwrap();
-    w.end_node(cpus).unwrap();
+    common::write_one_hart(&mut w, None);
     w.end_node(root).unwrap();
     let blob: &'static [u8] = Box::leak(w.finish().unwrap().into_boxed_slice());
     let p = Platform::from_fdt(&Fdt::parse(blob).unwrap()).unwrap();

@@ -63,6 +63,22 @@ impl Default for Spec {
     }
 }
 
+/// `/cpus` with one hart, id 0, Sv39, and `riscv,isa` if given.
+pub fn write_one_hart(w: &mut FdtWriter, isa: Option<&str>) {
+    let cpus = w.begin_node("cpus").unwrap();
+    w.property_u32("#address-cells", 1).unwrap();
+    w.property_u32("#size-cells", 0).unwrap();
+    let cpu = w.begin_node("cpu@0").unwrap();
+    w.property_string("device_type", "cpu").unwrap();
+    w.property_u32("reg", 0).unwrap();
+    if let Some(isa) = isa {
+        w.property_string("riscv,isa", isa).unwrap();
+    }
+    w.property_string("mmu-type", "riscv,sv39").unwrap();
+    w.end_node(cpu).unwrap();
+    w.end_node(cpus).unwrap();
+}
+
 fn pairs(harts: &[u32], irq: u32) -> Vec<u32> {
     harts.iter().flat_map(|&h| [intc(h), irq]).collect()
 }

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, ensure};
 
 use super::super::{Case, case, expect_all, fixture};
 use crate::paths;
-use crate::qemu::Machine;
+use crate::qemu::{Captured, Machine};
 use crate::target::Target;
 
 pub fn cases(t: Target) -> Vec<Case> {
@@ -65,6 +65,14 @@ fn patched(mut blob: Vec<u8>, from: &[u8], to: &[u8]) -> Result<Vec<u8>> {
     Ok(blob)
 }
 
+/// Boots `hypervisor` on virt with `tree` (written to `path`) as its device tree.
+fn boot_with(t: Target, hypervisor: &Path, path: &Path, tree: &[u8]) -> Result<Captured> {
+    std::fs::write(path, tree)?;
+    let mut m = machine(t, hypervisor);
+    m.dtb = Some(path.to_path_buf());
+    m.run_captured(super::GUEST_TIMEOUT)
+}
+
 fn no_known_console(t: Target) -> Result<()> {
     let fx = fixture::get(t)?;
     let dir: PathBuf = paths::test_target_dir().join("trees");
@@ -73,11 +81,7 @@ fn no_known_console(t: Target) -> Result<()> {
     let own = dump_tree(&m, "timer", &dir.join(format!("virt-{}.dtb", t.arch())))?;
     // "ns16550a" becomes a UART nobody has a driver for.
     let unknown_uart = patched(own, b"ns16550a\0", b"acme,u9a\0")?;
-    let on_virt = dir.join(format!("virt-no-uart-{}.dtb", t.arch()));
-    std::fs::write(&on_virt, &unknown_uart)?;
-    let mut m = machine(t, &fx.hypervisor);
-    m.dtb = Some(on_virt);
-    let run = m.run_captured(super::GUEST_TIMEOUT)?;
+    let run = boot_with(t, &fx.hypervisor, &dir.join(format!("virt-no-uart-{}.dtb", t.arch())), &unknown_uart)?;
     expect_all(&run.output, &[
         "[diosix] the device tree names no console diosix can drive; using QEMU virt's UART",
         "uart: none diosix can drive",
@@ -89,11 +93,7 @@ fn no_known_console(t: Target) -> Result<()> {
     // And a model that is not virt's: nothing may be written to a guessed
     // address, so nothing is printed; the guest still passes (status 0).
     let unknown_board = patched(unknown_uart, b"riscv-virtio,qemu\0", b"acme-board,qemu00\0")?;
-    let elsewhere = dir.join(format!("acme-{}.dtb", t.arch()));
-    std::fs::write(&elsewhere, &unknown_board)?;
-    let mut m = machine(t, &fx.hypervisor);
-    m.dtb = Some(elsewhere);
-    let run = m.run_captured(super::GUEST_TIMEOUT)?;
+    let run = boot_with(t, &fx.hypervisor, &dir.join(format!("acme-{}.dtb", t.arch())), &unknown_board)?;
     ensure!(
         !run.timed_out && run.exit_code == Some(0),
         "the silent hypervisor did not run the test guest to success (status {:?}, timed out {})\n{}",
