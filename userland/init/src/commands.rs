@@ -60,6 +60,12 @@ pub const COMMANDS: &[Command] = &[
         run: crate::clock::run,
     },
     Command {
+        name: "bench",
+        args: "[name]...",
+        help: "time cpu, mem, syscall, timer, ipi and fence workloads (cargo xtask bench)",
+        run: crate::bench::run,
+    },
+    Command {
         name: "sh",
         args: "",
         help: "run /bin/sh, if installed",

@@ -12,11 +12,16 @@ pub const ENOENT: Errno = Errno(2);
 pub const EINTR: Errno = Errno(4);
 #[cfg(test)]
 pub const EBADF: Errno = Errno(9);
+#[cfg(test)]
+pub const EAGAIN: Errno = Errno(11);
+#[cfg(test)]
+pub const ENOMEM: Errno = Errno(12);
 pub const EBUSY: Errno = Errno(16);
 pub const EEXIST: Errno = Errno(17);
 pub const ENOTDIR: Errno = Errno(20);
 pub const EINVAL: Errno = Errno(22);
 pub const ENAMETOOLONG: Errno = Errno(36);
+pub const ETIMEDOUT: Errno = Errno(110);
 
 impl Errno {
     pub fn message(self) -> Option<&'static str> {

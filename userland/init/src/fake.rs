@@ -45,6 +45,15 @@ pub struct FakeOs {
     /// Counter reads that fail, on a CPU.
     pub counter_errors: Vec<(u32, Counter, CounterError)>,
     pub counter_reads: Vec<(u32, Counter)>,
+
+    /// `bench`: calls made, bytes mapped and not yet given back, errors.
+    pub getppids: u32,
+    pub mapped: usize,
+    pub map_error: Option<Errno>,
+    pub ping_pongs: Vec<([u32; 2], u32)>,
+    pub fence_storms: Vec<(Vec<u32>, u32)>,
+    /// Returned by `ping_pong` and `fence_storm`.
+    pub bench_error: Option<Errno>,
 }
 
 impl FakeOs {
@@ -78,6 +87,12 @@ impl FakeOs {
             instret_frozen: false,
             counter_errors: Vec::new(),
             counter_reads: Vec::new(),
+            getppids: 0,
+            mapped: 0,
+            map_error: None,
+            ping_pongs: Vec::new(),
+            fence_storms: Vec::new(),
+            bench_error: None,
         }
     }
 
@@ -272,5 +287,34 @@ impl Os for FakeOs {
                 self.instret
             }
         })
+    }
+
+    fn getppid(&mut self) -> i32 {
+        self.getppids += 1;
+        0
+    }
+
+    fn map(&mut self, len: usize) -> Result<&'static mut [u8], Errno> {
+        if let Some(e) = self.map_error {
+            return Err(e);
+        }
+        self.mapped += len;
+        Ok(Box::leak(vec![0u8; len].into_boxed_slice()))
+    }
+
+    fn unmap(&mut self, mem: &'static mut [u8]) {
+        self.mapped -= mem.len();
+        // SAFETY: `mem` came from Box::leak in `map` and is given up here.
+        drop(unsafe { Box::from_raw(mem) });
+    }
+
+    fn ping_pong(&mut self, cpus: [u32; 2], rounds: u32) -> Result<u64, Errno> {
+        self.ping_pongs.push((cpus, rounds));
+        self.bench_error.map_or(Ok(u64::from(rounds) * 50_000), Err)
+    }
+
+    fn fence_storm(&mut self, others: &CpuSet, rounds: u32) -> Result<u64, Errno> {
+        self.fence_storms.push((others.iter().collect(), rounds));
+        self.bench_error.map_or(Ok(u64::from(rounds) * 70_000), Err)
     }
 }

@@ -10,6 +10,7 @@
 // On the host only the tests use the portable modules.
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
+mod bench;
 mod clock;
 mod commands;
 mod errno;

@@ -150,6 +150,22 @@ pub trait Os {
     /// in a child process, on the CPU this process is pinned to, so that a
     /// trap (SIGILL) ends only that child.
     fn read_counter(&mut self, counter: Counter) -> Result<u64, CounterError>;
+
+    /// `getppid`: about the cheapest system call there is (`bench syscall`).
+    fn getppid(&mut self) -> i32;
+    /// `len` bytes of fresh, zeroed, private memory (`mmap`), until given
+    /// back with [`Os::unmap`].
+    fn map(&mut self, len: usize) -> Result<&'static mut [u8], Errno>;
+    /// Gives back memory from [`Os::map`] (`munmap`).
+    fn unmap(&mut self, mem: &'static mut [u8]);
+    /// `bench ipi`: this process, pinned to `cpus[0]`, and a child pinned to
+    /// `cpus[1]` pass a byte back and forth through two pipes `rounds`
+    /// times; returns the nanoseconds that took (once both were running).
+    fn ping_pong(&mut self, cpus: [u32; 2], rounds: u32) -> Result<u64, Errno>;
+    /// `bench fence`: a thread pinned to each of `others` keeps reading a
+    /// page while this thread takes write access to it away and gives it
+    /// back (`mprotect`) `rounds` times; returns the nanoseconds that took.
+    fn fence_storm(&mut self, others: &CpuSet, rounds: u32) -> Result<u64, Errno>;
 }
 
 /// Lets `write!` and `writeln!` print to an [`Os`].

@@ -1,10 +1,11 @@
 //! [`Os`] on Linux, through [`sys`].
 
 use core::ffi::CStr;
+use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use super::sys;
 use super::tty::Tty;
-use crate::errno::{EINTR, ENAMETOOLONG, EPERM, Errno};
+use crate::errno::{EINTR, ENAMETOOLONG, EPERM, ETIMEDOUT, Errno};
 use crate::os::{Counter, CounterError, CpuSet, Exit, Fd, Os, Power, SysInfo};
 
 const STDIN: i32 = 0;
@@ -169,7 +170,10 @@ impl Os for Linux {
     fn end_init(&mut self) -> Errno {
         self.flush();
         if !self.pid1 {
-            write_all(STDOUT, b"init: not PID 1, so ending would not crash a kernel\n");
+            write_all(
+                STDOUT,
+                b"init: not PID 1, so ending would not crash a kernel\n",
+            );
             return EPERM;
         }
         sys::exit_group(1)
@@ -230,6 +234,115 @@ impl Os for Linux {
         }
     }
 
+    fn getppid(&mut self) -> i32 {
+        sys::getppid()
+    }
+
+    fn map(&mut self, len: usize) -> Result<&'static mut [u8], Errno> {
+        sys::mmap_anon(len)
+    }
+
+    fn unmap(&mut self, mem: &'static mut [u8]) {
+        sys::munmap(mem);
+    }
+
+    fn ping_pong(&mut self, cpus: [u32; 2], rounds: u32) -> Result<u64, Errno> {
+        // There: parent to child; back: child to parent.
+        let [there_rx, there_tx] = sys::pipe()?;
+        let [back_rx, back_tx] = match sys::pipe() {
+            Ok(p) => p,
+            Err(e) => {
+                sys::close(there_rx);
+                sys::close(there_tx);
+                return Err(e);
+            }
+        };
+        self.flush();
+        let pid = match sys::fork() {
+            Ok(0) => {
+                // The child: pinned to the other CPU, it answers every byte
+                // (the first one too, which is not timed).
+                sys::close(there_tx);
+                sys::close(back_rx);
+                let ok = sys::pin(cpus[1]).is_ok()
+                    && (0..=rounds).all(|_| {
+                        read_byte(there_rx)
+                            .and_then(|()| write_byte(back_tx))
+                            .is_ok()
+                    });
+                sys::exit_group(if ok { 0 } else { 1 })
+            }
+            Ok(pid) => pid,
+            Err(e) => {
+                for fd in [there_rx, there_tx, back_rx, back_tx] {
+                    sys::close(fd);
+                }
+                return Err(e);
+            }
+        };
+        // Without the child's ends here, a child that died shows as the end
+        // of the pipe instead of a read that never returns.
+        sys::close(there_rx);
+        sys::close(back_tx);
+        let exchange = || write_byte(there_tx).and_then(|()| read_byte(back_rx));
+        let result = exchange().and_then(|()| {
+            let t0 = self.monotonic_ns()?;
+            for _ in 0..rounds {
+                exchange()?;
+            }
+            Ok(self.monotonic_ns()?.saturating_sub(t0))
+        });
+        sys::close(there_tx);
+        sys::close(back_rx);
+        match (wait_for(pid), result) {
+            (_, Err(e)) => Err(e),
+            (Ok(Exit::Code(0)), ok) => ok,
+            (Ok(_), _) => Err(EPIPE),
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    fn fence_storm(&mut self, others: &CpuSet, rounds: u32) -> Result<u64, Errno> {
+        let n = (others.len() as usize).min(FENCE_MAX_THREADS);
+        let page = sys::mmap_anon(PAGE)?;
+        let shared_mem = match sys::mmap_anon(PAGE) {
+            Ok(m) => m,
+            Err(e) => {
+                sys::munmap(page);
+                return Err(e);
+            }
+        };
+        let stacks = match sys::mmap_anon(n * FENCE_STACK) {
+            Ok(m) => m,
+            Err(e) => {
+                sys::munmap(page);
+                sys::munmap(shared_mem);
+                return Err(e);
+            }
+        };
+        page[0] = 1;
+        let shared_ptr = shared_mem.as_mut_ptr().cast::<FenceShared>();
+        // SAFETY: the page is zeroed, page aligned and larger than
+        // FenceShared, whose fields are all valid as zeroes; it is written
+        // once here, before any thread exists.
+        unsafe {
+            (*shared_ptr).page = page.as_mut_ptr() as usize;
+            for (slot, cpu) in (*shared_ptr).cpus.iter_mut().zip(others.iter()) {
+                *slot = cpu;
+            }
+        }
+        // SAFETY: as above; from here on it is only read or used atomically.
+        let shared = unsafe { &*shared_ptr };
+        let result = self.fence_threads(shared, stacks, n, rounds);
+        if result != Err(ETIMEDOUT) {
+            sys::munmap(stacks);
+            sys::munmap(shared_mem);
+            sys::munmap(page);
+        }
+        // Else a thread may still run on its stack: leave the memory mapped.
+        result
+    }
+
     fn read_counter(&mut self, counter: Counter) -> Result<u64, CounterError> {
         let [rx, tx] = sys::pipe().map_err(CounterError::Os)?;
         self.flush();
@@ -273,6 +386,137 @@ impl Os for Linux {
             Err(e) => Err(CounterError::Os(e)),
         }
     }
+}
+
+/// What a pipe read at its end or a dead partner gives `bench ipi`.
+const EPIPE: Errno = Errno(32);
+
+/// Reads one byte from `fd`.
+fn read_byte(fd: i32) -> Result<(), Errno> {
+    let mut b = [0u8; 1];
+    loop {
+        match sys::read(fd, &mut b) {
+            Ok(1) => return Ok(()),
+            Ok(_) => return Err(EPIPE),
+            Err(EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn write_byte(fd: i32) -> Result<(), Errno> {
+    loop {
+        match sys::write(fd, b"x") {
+            Ok(1) => return Ok(()),
+            Ok(_) => return Err(EPIPE),
+            Err(EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `bench fence`: what the main thread and the others share, at the start
+/// of a page of its own. Each thread's argument is this page's address
+/// plus the thread's index.
+#[repr(C)]
+struct FenceShared {
+    stop: AtomicU32,
+    ready: AtomicU32,
+    /// The page whose protection changes.
+    page: usize,
+    /// Each thread's id until it has exited (CLONE_CHILD_CLEARTID).
+    tids: [AtomicI32; FENCE_MAX_THREADS],
+    cpus: [u32; FENCE_MAX_THREADS],
+}
+
+const PAGE: usize = 4096;
+const FENCE_MAX_THREADS: usize = 16;
+const FENCE_STACK: usize = 64 << 10;
+/// How long threads get to start or to end.
+const FENCE_WAIT_NS: u64 = 30_000_000_000;
+
+extern "C" fn fence_thread(arg: usize) -> ! {
+    // SAFETY: `arg` is the shared page's address plus an index (see
+    // FenceShared); the page outlives every thread (fence_storm unmaps it
+    // only after each thread's tid was cleared, or never).
+    let shared = unsafe { &*((arg & !(PAGE - 1)) as *const FenceShared) };
+    let i = arg & (PAGE - 1);
+    let _ = sys::pin(shared.cpus[i]);
+    shared.ready.fetch_add(1, Ordering::SeqCst);
+    let page = shared.page as *const u32;
+    while shared.stop.load(Ordering::Relaxed) == 0 {
+        // SAFETY: the page stays mapped and readable while stop is 0.
+        unsafe { core::ptr::read_volatile(page) };
+    }
+    sys::exit_thread()
+}
+
+impl Linux {
+    /// Waits until `done()` holds, for at most [`FENCE_WAIT_NS`].
+    fn wait_until(&mut self, done: impl Fn() -> bool) -> Result<(), Errno> {
+        let start = self.monotonic_ns()?;
+        while !done() {
+            if self.monotonic_ns()?.saturating_sub(start) > FENCE_WAIT_NS {
+                return Err(ETIMEDOUT);
+            }
+            let _ = self.sleep_ns(1_000_000);
+        }
+        Ok(())
+    }
+
+    /// The threads, the timed loop, and the end of the threads.
+    fn fence_threads(
+        &mut self,
+        shared: &FenceShared,
+        stacks: &mut [u8],
+        n: usize,
+        rounds: u32,
+    ) -> Result<u64, Errno> {
+        let base = ptr_addr(shared);
+        let mut started = 0;
+        let mut result = Ok(0);
+        for i in 0..n {
+            shared.tids[i].store(1, Ordering::SeqCst);
+            let top = stacks.as_mut_ptr() as usize + (i + 1) * FENCE_STACK;
+            // SAFETY: each thread has its own FENCE_STACK bytes of `stacks`
+            // and its own tid word, both kept until its tid reads 0;
+            // fence_thread only touches the shared page and then exits.
+            match unsafe { sys::spawn_thread(top, shared.tids[i].as_ptr(), fence_thread, base + i) }
+            {
+                Ok(_) => started += 1,
+                Err(e) => {
+                    shared.tids[i].store(0, Ordering::SeqCst);
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if result.is_ok() {
+            result = self
+                .wait_until(|| shared.ready.load(Ordering::SeqCst) as usize == started)
+                .and_then(|()| {
+                    let t0 = self.monotonic_ns()?;
+                    for r in 0..rounds {
+                        sys::mprotect(shared.page, PAGE, sys::PROT_READ)?;
+                        sys::mprotect(shared.page, PAGE, sys::PROT_READ | sys::PROT_WRITE)?;
+                        // SAFETY: the page is mapped and writable again.
+                        unsafe { core::ptr::write_volatile(shared.page as *mut u32, r) };
+                    }
+                    Ok(self.monotonic_ns()?.saturating_sub(t0))
+                });
+        }
+        shared.stop.store(1, Ordering::SeqCst);
+        self.wait_until(|| {
+            shared.tids[..n]
+                .iter()
+                .all(|t| t.load(Ordering::SeqCst) == 0)
+        })?;
+        result
+    }
+}
+
+fn ptr_addr<T>(r: &T) -> usize {
+    core::ptr::from_ref(r) as usize
 }
 
 fn wait_for(pid: i32) -> Result<Exit, Errno> {

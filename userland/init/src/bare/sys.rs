@@ -47,6 +47,13 @@ mod nr {
     pub const SCHED_SETAFFINITY: usize = 122;
     pub const SCHED_GETAFFINITY: usize = 123;
     pub const GETCPU: usize = 168;
+    pub const EXIT: usize = 93;
+    pub const GETPPID: usize = 173;
+    pub const MUNMAP: usize = 215;
+    /// `mmap` on rv64, `mmap2` (offset in pages) on rv32: the same for an
+    /// offset of 0.
+    pub const MMAP: usize = 222;
+    pub const MPROTECT: usize = 226;
     #[cfg(target_pointer_width = "64")]
     pub const CLOCK_GETTIME: usize = 113;
     #[cfg(target_pointer_width = "64")]
@@ -663,4 +670,111 @@ pub fn rdcycle() -> u64 {
 /// read it.
 pub fn rdinstret() -> u64 {
     read_counter!("instret")
+}
+
+pub fn getppid() -> i32 {
+    call(nr::GETPPID, [0; 6]).map_or(0, |p| p as i32)
+}
+
+pub const PROT_READ: usize = 1;
+pub const PROT_WRITE: usize = 2;
+const MAP_PRIVATE: usize = 0x02;
+const MAP_ANONYMOUS: usize = 0x20;
+
+/// `len` bytes of private anonymous memory, readable and writable, zeroed.
+pub fn mmap_anon(len: usize) -> Result<&'static mut [u8], Errno> {
+    let a = [
+        0,
+        len,
+        PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS,
+        usize::MAX,
+        0,
+    ];
+    let addr = call(nr::MMAP, a)?;
+    // SAFETY: the kernel just mapped `len` zeroed, writable bytes at `addr`
+    // that nothing else refers to; they stay mapped until `munmap`, which
+    // takes this (unique) reference back.
+    Ok(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) })
+}
+
+/// Unmaps memory from [`mmap_anon`]; taking the reference ends its use.
+pub fn munmap(mem: &'static mut [u8]) {
+    let _ = call(
+        nr::MUNMAP,
+        [mem.as_mut_ptr() as usize, mem.len(), 0, 0, 0, 0],
+    );
+}
+
+/// Changes the protection of whole pages at `addr` (page aligned).
+pub fn mprotect(addr: usize, len: usize, prot: usize) -> Result<(), Errno> {
+    call(nr::MPROTECT, [addr, len, prot, 0, 0, 0]).map(drop)
+}
+
+/// Ends this thread only (`exit`, not `exit_group`).
+pub fn exit_thread() -> ! {
+    loop {
+        let _ = call(nr::EXIT, [0; 6]);
+    }
+}
+
+/// A thread: shares memory, files and signal handlers, and its kernel clears
+/// `*tid` (CLONE_CHILD_CLEARTID) once it has exited and left its stack.
+const THREAD_FLAGS: usize = 0x100 // CLONE_VM
+    | 0x200 // CLONE_FS
+    | 0x400 // CLONE_FILES
+    | 0x800 // CLONE_SIGHAND
+    | 0x10000 // CLONE_THREAD
+    | 0x40000 // CLONE_SYSVSEM
+    | 0x200000; // CLONE_CHILD_CLEARTID
+
+/// Starts a thread running `entry(arg)` on the stack ending at `stack_top`
+/// (16-byte aligned); returns its thread id. RISC-V Linux's `clone` takes
+/// flags, stack, parent tid, tls, child tid (CONFIG_CLONE_BACKWARDS).
+///
+/// # Safety
+/// The stack must be writable memory that nothing else uses until `*tid`
+/// reads 0, `tid` must stay valid until then, and `entry` must only use
+/// what is safe to share between threads, ending with [`exit_thread`].
+pub unsafe fn spawn_thread(
+    stack_top: usize,
+    tid: *mut i32,
+    entry: extern "C" fn(usize) -> !,
+    arg: usize,
+) -> Result<i32, Errno> {
+    let ret: isize;
+    // SAFETY: the parent comes back from the `ecall` with a0 = the new
+    // thread's id (or -errno) and every other register as it was. The new
+    // thread comes back with a0 = 0 on its own stack and its copies of t0
+    // and t1, and calls `entry`, which never returns, so the code after the
+    // asm runs only in the parent.
+    unsafe {
+        asm!(
+            "ecall",
+            "bnez a0, 1f",
+            "mv a0, t1",
+            "jalr t0",
+            "1:",
+            inlateout("a0") THREAD_FLAGS => ret,
+            in("a1") stack_top,
+            in("a2") 0,
+            in("a3") 0,
+            in("a4") tid,
+            in("a7") nr::CLONE,
+            in("t0") entry as usize,
+            in("t1") arg,
+            options(nostack),
+        );
+    }
+    check(ret).map(|t| t as i32)
+}
+
+/// `sched_setaffinity` of this thread to the one CPU `cpu`.
+pub fn pin(cpu: u32) -> Result<(), Errno> {
+    let mut mask: CpuMask = [0; 4];
+    if cpu >= 256 {
+        return Err(EINVAL);
+    }
+    mask[(cpu / 64) as usize] = 1 << (cpu % 64);
+    sched_setaffinity(&mask)
 }
