@@ -16,9 +16,10 @@
 //!   `set_timer` or the kernel's own `stimecmp` with Sstc);
 //! - `ipi`: two processes on two CPUs passing a byte through pipes: each
 //!   wake-up is an IPI (SBI `send_ipi`) to a CPU idling in `wfi`;
-//! - `fence`: threads on the other CPUs while this one changes a shared
-//!   page's protection: each `mprotect` makes Linux fence the other CPUs'
-//!   TLBs (SBI `remote_sfence_vma_asid`).
+//! - `fence`: threads on the other CPUs (each reads a shared page, naps
+//!   1 ms, again) while this one changes the page's protection: each
+//!   `mprotect` makes Linux fence the TLBs of every CPU that ran the
+//!   address space (SBI `remote_sfence_vma_asid`), waking idle ones.
 
 use core::fmt::{self, Write};
 
@@ -51,14 +52,14 @@ pub struct Sizes {
 /// Sized for a few seconds each under QEMU's TCG on a small host.
 pub const SIZES: Sizes = Sizes {
     cpu_bytes: 64 << 10,
-    cpu_rounds: 400,
+    cpu_rounds: 6_000,
     mem_bytes: 32 << 20,
-    mem_passes: 4,
-    syscalls: 200_000,
-    sleeps: 2_000,
+    mem_passes: 2,
+    syscalls: 500_000,
+    sleeps: 500,
     sleep_ns: 100_000,
-    ipi_rounds: 5_000,
-    fence_rounds: 5_000,
+    ipi_rounds: 1_000,
+    fence_rounds: 2_000,
     fence_threads: 3,
 };
 

@@ -444,9 +444,17 @@ extern "C" fn fence_thread(arg: usize) -> ! {
     let _ = sys::pin(shared.cpus[i]);
     shared.ready.fetch_add(1, Ordering::SeqCst);
     let page = shared.page as *const u32;
+    // Read the page, sleep a little, again: the CPU runs this address space
+    // (so Linux counts it among those to fence) but idles in between, as
+    // on a real machine, instead of four busy harts sharing a host's cores.
+    let nap = sys::Timespec {
+        sec: 0,
+        nsec: 1_000_000,
+    };
     while shared.stop.load(Ordering::Relaxed) == 0 {
         // SAFETY: the page stays mapped and readable while stop is 0.
         unsafe { core::ptr::read_volatile(page) };
+        let _ = sys::clock_nanosleep(sys::CLOCK_MONOTONIC, &nap, &mut sys::Timespec::default());
     }
     sys::exit_thread()
 }
