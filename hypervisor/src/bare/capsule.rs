@@ -22,7 +22,11 @@ use super::settings::{BOOT_CAPSULE_ARGS as BOOTARGS, BOOT_CAPSULE_MIB as RAM_MIB
 pub struct Capsule {
     pub name: &'static str,
     pub ram: Range,
+    /// Its vcores' ids, `0..n`: the hart ids its device tree lists and its
+    /// SBI calls name, whatever physical harts run them.
     pub harts: HartSet,
+    /// The physical hart each vcore runs on (pinned, for now), by vcore id.
+    hart_of: [usize; MAX_HARTS],
     pub entry: u64,
     pub tree: u64,
     /// The hart the first vcore starts on: the boot hart, unless it
@@ -31,6 +35,16 @@ pub struct Capsule {
 }
 
 impl Capsule {
+    /// The physical hart that runs vcore `vcore`.
+    pub fn hart_of(&self, vcore: usize) -> Option<usize> {
+        self.harts.contains(vcore).then(|| self.hart_of[vcore])
+    }
+
+    /// The vcore that physical hart `hart` runs, if any.
+    pub fn vcore_of(&self, hart: usize) -> Option<usize> {
+        self.harts.iter().find(|&v| self.hart_of[v] == hart)
+    }
+
     /// True if `addr..addr+len` lies inside the capsule's RAM.
     pub fn owns(&self, addr: u64, len: u64) -> bool {
         match Range::new(addr, len.max(1)) {
@@ -114,11 +128,13 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
 
     // Sstc only if every hart the capsule runs on has it turned on.
     let offer = isa::Offer { sstc: ids.iter().all(|&id| machine::has_sstc(id)) };
+    // Vcore v runs on ids[v]: the capsule's own hart ids are 0..n.
     let guest_harts = ids
         .iter()
         .filter_map(|&id| p.harts.iter().find(|h| h.id as usize == id))
-        .map(|h| GuestHart {
-            id: h.id as u32,
+        .enumerate()
+        .map(|(vcore, h)| GuestHart {
+            id: vcore as u32,
             isa: isa::for_capsule(&h.isa, offer).unwrap_or_else(|| String::from(if XLEN == payload::Xlen::Rv64 { "rv64imac" } else { "rv32imac" })),
             mmu: h.mmu.clone().unwrap_or_default(),
         })
@@ -126,7 +142,7 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
     let tree = GuestTree {
         ram,
         harts: guest_harts,
-        boot_hart: first as u32,
+        boot_hart: ids.iter().position(|&h| h == first).unwrap_or(0) as u32,
         timebase_hz: p.timebase_hz.unwrap_or(10_000_000) as u32,
         bootargs: bootargs(p.bootargs),
     };
@@ -157,20 +173,25 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
         core::ptr::copy_nonoverlapping(blob.as_ptr(), tree_at.ptr::<u8>(), blob.len());
     }
 
+    let mut hart_of = [0; MAX_HARTS];
+    hart_of[..ids.len()].copy_from_slice(&ids);
+    let vcores: Vec<usize> = (0..ids.len()).collect();
     let capsule = BOOT.call_once(|| Capsule {
         name: "boot capsule",
         ram,
-        harts: HartSet::from_ids(&ids),
+        harts: HartSet::from_ids(&vcores),
+        hart_of,
         entry: plan.entry,
         tree: plan.tree,
         first_vcore: first,
     });
-    let list: Vec<String> = ids.iter().map(|i| alloc::format!("{i}")).collect();
+    let list = |l: &[usize]| l.iter().map(|i| alloc::format!("{i}")).collect::<Vec<String>>().join(" ");
     println!(
-        "boot capsule: ram {} ({}), vcores {}, entry {:#x}, device tree at {:#x}, bootargs \"{}\"",
+        "boot capsule: ram {} ({}), vcores {} on harts {}, entry {:#x}, device tree at {:#x}, bootargs \"{}\"",
         ram,
         Size(ram.size()),
-        list.join(" "),
+        list(&vcores),
+        list(&ids),
         plan.entry,
         plan.tree,
         tree.bootargs

@@ -7,9 +7,12 @@ use super::capsule::Capsule;
 use super::csr;
 use super::{console, mailbox, sbi_state, timer, vcore};
 
-/// The vcore (pinned to this hart) that made the call.
+/// The vcore (pinned to this hart) that made the call. SBI calls name
+/// vcores by their ids in the capsule; each is mapped to the physical hart
+/// that runs it here.
 pub struct VcoreHost {
     pub hart: usize,
+    pub vcore: usize,
     pub capsule: &'static Capsule,
 }
 
@@ -29,7 +32,8 @@ impl Host for VcoreHost {
         timer::set_guest_deadline(self.hart, deadline);
     }
 
-    fn send_ipi(&mut self, hart: usize) {
+    fn send_ipi(&mut self, vcore: usize) {
+        let Some(hart) = self.capsule.hart_of(vcore) else { return };
         if hart == self.hart {
             csr::mip::set(csr::SSIP);
         } else {
@@ -41,7 +45,8 @@ impl Host for VcoreHost {
         csr::mip::clear(csr::SSIP);
     }
 
-    fn remote_fence(&mut self, hart: usize, fence: Fence) {
+    fn remote_fence(&mut self, vcore: usize, fence: Fence) {
+        let Some(hart) = self.capsule.hart_of(vcore) else { return };
         let bit = fence_bit(fence);
         if hart == self.hart {
             vcore::run_fences(bit);
@@ -55,16 +60,17 @@ impl Host for VcoreHost {
         // A stopped hart holds no translations for the capsule: nothing to do.
     }
 
-    fn hart_start(&mut self, hart: usize, addr: usize, opaque: usize) -> SbiRet {
+    fn hart_start(&mut self, vcore: usize, addr: usize, opaque: usize) -> SbiRet {
+        let Some(hart) = self.capsule.hart_of(vcore) else { return SbiRet::invalid_param() };
         if vcore::start_on(hart, addr, opaque) { SbiRet::success(0) } else { SbiRet::already_available() }
     }
 
-    fn hart_status(&self, hart: usize) -> usize {
-        vcore::state(hart)
+    fn hart_status(&self, vcore: usize) -> usize {
+        self.capsule.hart_of(vcore).map_or(vcore::STOPPED, vcore::state)
     }
 
     fn this_hart(&self) -> usize {
-        self.hart
+        self.vcore
     }
 
     fn vcore_state<R>(&mut self, f: impl FnOnce(&mut VcoreState) -> R) -> R {

@@ -85,9 +85,14 @@ fn prepare_hart(c: &Capsule) {
     csr::mie::write(csr::MSIP);
 }
 
-/// Enters the capsule in S-mode at `pc` with a0, a1 as Linux expects:
-/// MMU off, S interrupts off, FP off until the kernel enables it.
-fn enter_at(hart: usize, pc: u64, a0: usize, a1: usize) -> ! {
+/// Enters capsule `c` on `hart` in S-mode at `pc`, with a0 = the vcore's
+/// id in the capsule and a1 as Linux expects: MMU off, S interrupts off,
+/// FP off until the kernel enables it.
+fn enter_at(hart: usize, c: &Capsule, pc: u64, a1: usize) -> ! {
+    let Some(a0) = c.vcore_of(hart) else {
+        force_println!("[diosix] hart {hart} runs no vcore of the {}", c.name);
+        power::exit(2)
+    };
     // SAFETY: we are `hart`, and no other reference to its context lives
     // (the trap path that may have used it has been left for good).
     let ctx = unsafe { guest::context(hart) };
@@ -110,7 +115,7 @@ fn enter_at(hart: usize, pc: u64, a0: usize, a1: usize) -> ! {
 pub fn start_boot(hart: usize, c: &'static Capsule, timebase_hz: u64) -> ! {
     prepare_hart(c);
     timer::start_watchdog(hart, timebase_hz);
-    enter_at(hart, c.entry, hart, c.tree as usize)
+    enter_at(hart, c, c.entry, c.tree as usize)
 }
 
 /// Starts the boot capsule's first vcore on `hart`, which is not the
@@ -160,7 +165,7 @@ pub fn park(hart: usize) -> ! {
             sbi_state::reset(hart);
             prepare_hart(c);
             timer::entering(hart);
-            enter_at(hart, addr as u64, hart, opaque);
+            enter_at(hart, c, addr as u64, opaque);
         }
         riscv::asm::wfi();
     }
@@ -240,7 +245,10 @@ fn sbi_call(hart: usize, c: &'static Capsule, ctx: &mut Context) {
     // An ecall at the very top of the address space resumes at 0, as the
     // hart's own pc would wrap; it must not overflow here.
     ctx.pc = ctx.pc.wrapping_add(4);
-    let mut host = VcoreHost { hart, capsule: c };
+    let Some(vcore) = c.vcore_of(hart) else {
+        capsule_died(hart, ctx, "an SBI call from a hart that runs none of its vcores");
+    };
+    let mut host = VcoreHost { hart, vcore, capsule: c };
     match sbi::dispatch(&mut host, call) {
         Action::Return(ret) => {
             ctx.regs[Context::A0] = ret.error;
@@ -251,7 +259,7 @@ fn sbi_call(hart: usize, c: &'static Capsule, ctx: &mut Context) {
             timer::stop(hart);
             STATE[hart].store(STOPPED, Ordering::SeqCst);
             csr::mie::write(0);
-            if c.harts.iter().all(|h| state(h) == STOPPED) {
+            if c.harts.iter().filter_map(|v| c.hart_of(v)).all(|h| state(h) == STOPPED) {
                 // No vcore is left to start the others again: the capsule
                 // can never run another instruction.
                 capsule_died(hart, ctx, "it stopped all its vcores (HSM hart_stop on the last one)");
@@ -294,10 +302,10 @@ fn suspend(hart: usize, c: &Capsule, ctx: &mut Context, how: Suspend) {
             ctx.regs[Context::A1] = 0;
             STATE[hart].store(STARTED, Ordering::SeqCst);
         }
-        Suspend::NonRetentive { addr, opaque } => enter_at(hart, addr as u64, hart, opaque),
+        Suspend::NonRetentive { addr, opaque } => enter_at(hart, c, addr as u64, opaque),
         Suspend::System { addr, opaque } => {
             println!("[diosix] {} resumed from suspend to RAM", c.name);
-            enter_at(hart, addr as u64, hart, opaque)
+            enter_at(hart, c, addr as u64, opaque)
         }
     }
 }

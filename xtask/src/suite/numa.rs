@@ -48,7 +48,7 @@ fn broken_second_socket(t: Target) -> Result<()> {
         expect_all(&out, &[
             "[diosix] hart 1: its timer does not work",
             "harts running in M-mode: 0\n",
-            ", vcores 0, ",
+            ", vcores 0 on harts 0, ",
             "PASS no timer interrupt before the deadline",
             "PASS timer interrupt after the deadline",
         ])?;
@@ -84,7 +84,7 @@ fn two_sockets(t: Target, aclint: bool) -> Result<()> {
                 "timer registers: msip 0x2010000, mtimecmp 0x2014000, mtime 0x201bff8 for harts 1\n",
             ],
         )?;
-        ensure!(out.contains(", vcores 0 1, "), "the capsule did not get both harts\n{out}");
+        ensure!(out.contains(", vcores 0 1 on harts 0 1, "), "the capsule did not get both harts\n{out}");
     }
     Ok(())
 }

@@ -28,7 +28,8 @@ const REPORT: &[&str] = &[
     "power-off: none found",
     // The tree's `gpio-restart`: pin 10, GPIO_ACTIVE_LOW.
     "reset: gpio 10 of sifive,gpio0 at 0x10060000, active low (used to power off)",
-    ", vcores 1 2 3 4, ",
+    // The capsule's own hart ids are 0..3, whichever harts run them.
+    ", vcores 0 1 2 3 on harts 1 2 3 4, ",
 ];
 
 pub fn cases(t: Target) -> Vec<Case> {

@@ -33,7 +33,7 @@ fn report(t: Target, harts: u32) -> Vec<String> {
         "timer: sifive,clint0 at 0x2000000, timebase 10000000 Hz".into(),
         "plic: none found".into(),
         "power-off: htif".into(),
-        format!(", vcores {}, ", ids.join(" ")),
+        format!(", vcores {ids} on harts {ids}, ", ids = ids.join(" ")),
     ]
 }
 
