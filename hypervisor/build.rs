@@ -6,6 +6,12 @@
 //! unreadable, not an ELF, or built for the wrong class or machine stops the
 //! build here, before any executable is linked, with a message that says how
 //! to get one.
+//!
+//! Then the capsule images of the manifest (`boot/capsules.toml`, or the
+//! file `DIOSIX_CAPSULES` names, an absolute path) are checked the same way
+//! and bundled: a manifest that does not parse, or an image that is
+//! missing, unreadable, not a kernel or of the wrong width, stops the build
+//! with the image's name and path.
 
 use std::path::{Path, PathBuf};
 use std::process::exit;
@@ -59,6 +65,68 @@ fn main() {
     }
     println!("cargo:rustc-env=DIOSIX_SUPERVISOR_PATH={}", path.display());
     println!("cargo:rustc-env=DIOSIX_ARCH={arch}");
+    bundle_images(root, arch, xlen);
+}
+
+/// Checks the manifest's images and writes `$OUT_DIR/storage.rs`, the
+/// table `storage.rs` includes.
+fn bundle_images(root: &Path, arch: &str, xlen: Xlen) {
+    println!("cargo:rerun-if-env-changed=DIOSIX_CAPSULES");
+    let (manifest, required) = match std::env::var_os("DIOSIX_CAPSULES").filter(|p| !p.is_empty()) {
+        Some(p) if Path::new(&p).is_absolute() => (PathBuf::from(p), true),
+        Some(p) => refuse(&format!(
+            "DIOSIX_CAPSULES={} is a relative path; give an absolute one",
+            Path::new(&p).display()
+        )),
+        None => (root.join("boot/capsules.toml"), false),
+    };
+    println!("cargo:rerun-if-changed={}", manifest.display());
+    let text = match std::fs::read_to_string(&manifest) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => String::new(),
+        Err(e) => refuse(&format!("cannot read the capsule manifest {}: {e}", manifest.display())),
+    };
+    let entries = manifest::parse(&text)
+        .unwrap_or_else(|e| refuse(&format!("the capsule manifest {} is refused: {e}", manifest.display())));
+    let mut table = String::from("pub static IMAGES: &[Image] = &[\n");
+    for e in &entries {
+        let image = root.join(e.image_for(arch));
+        println!("cargo:rerun-if-changed={}", image.display());
+        let why = match std::fs::read(&image) {
+            Ok(bytes) => Kernel::parse(&bytes, xlen).err().map(|k| k.to_string()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Some("the file does not exist".into()),
+            Err(err) => Some(format!("it cannot be read: {err}")),
+        };
+        if let Some(why) = why {
+            refuse(&format!(
+                "unusable image for capsule {:?} at {} (listed in {})\n  what is wrong: {why}",
+                e.name,
+                image.display(),
+                manifest.display()
+            ));
+        }
+        table.push_str(&format!(
+            "    Image {{ name: {:?}, bytes: include_bytes!({:?}), ram_mib: {}, vcores: {}, autostart: {}, on_death: OnDeath::{:?}, restart_limit: {} }},\n",
+            e.name,
+            image.display().to_string(),
+            e.ram_mib,
+            e.vcores,
+            e.autostart,
+            e.on_death,
+            e.restart_limit
+        ));
+    }
+    table.push_str("];\n");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    if let Err(e) = std::fs::write(out.join("storage.rs"), table) {
+        refuse(&format!("cannot write the image table: {e}"));
+    }
+}
+
+fn refuse(why: &str) -> ! {
+    remove_stale_executable();
+    eprintln!("\nerror: {why}\n");
+    exit(1);
 }
 
 /// The seed's architecture name and register width for a target triple.

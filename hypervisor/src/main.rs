@@ -36,6 +36,7 @@ mod bare {
     pub mod sbi_host;
     pub mod sbi_state;
     pub mod settings;
+    pub mod storage;
     pub mod supervisor;
     pub mod timer;
     pub mod trap;

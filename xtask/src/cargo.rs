@@ -44,6 +44,8 @@ impl Build<'_> {
             Some(s) => cmd.env("DIOSIX_SUPERVISOR", s),
             None => cmd.env_remove("DIOSIX_SUPERVISOR"),
         };
+        // The repository's own manifest unless a caller names another.
+        cmd.env_remove("DIOSIX_CAPSULES");
         cmd
     }
 
@@ -69,7 +71,12 @@ impl Build<'_> {
 
     /// Builds, capturing diagnostics (for tests that expect a refusal).
     pub fn try_run(&self) -> Result<Outcome> {
-        let output = self.command().output().context("cannot run cargo")?;
+        self.try_run_with_env(&[])
+    }
+
+    /// [`Build::try_run`] with these build-time settings.
+    pub fn try_run_with_env(&self, env: &[(&str, &str)]) -> Result<Outcome> {
+        let output = self.command().envs(env.iter().copied()).output().context("cannot run cargo")?;
         if !output.status.success() {
             return Ok(Outcome::Failed { stderr: String::from_utf8_lossy(&output.stderr).into() });
         }

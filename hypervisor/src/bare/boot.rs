@@ -90,6 +90,7 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     let all_in = harts::wait_for(expected.iter().copied(), CHECK_IN_SPINS);
     report::print(&platform, all_in);
     report::print_supervisor(supervisor::bytes());
+    report::print_storage();
 
     let hz = platform.timebase_hz.unwrap_or(10_000_000);
     match capsule::create_boot(&platform, tree, hart) {

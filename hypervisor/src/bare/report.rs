@@ -10,7 +10,7 @@ use memrange::Size;
 use payload::{Format, Kernel, Xlen};
 
 use super::console::println;
-use super::{harts, layout, machine, settings, supervisor};
+use super::{harts, layout, machine, settings, storage, supervisor};
 
 #[cfg(target_arch = "riscv64")]
 pub const XLEN: Xlen = Xlen::Rv64;
@@ -115,15 +115,20 @@ pub fn print(p: &Platform, all_harts_in: bool) {
     }
 }
 
+/// What kind of kernel `k` is, for the report.
+fn kind(k: &Kernel) -> &'static str {
+    match (k.format(), k.xlen()) {
+        (Format::Image, _) => "RISC-V Linux Image (width not recorded)",
+        (Format::Elf, Xlen::Rv32) => "32-bit RISC-V ELF",
+        (Format::Elf, Xlen::Rv64) => "64-bit RISC-V ELF",
+    }
+}
+
 pub fn print_supervisor(bytes: &[u8]) {
     match Kernel::parse(bytes, XLEN) {
         Ok(k) => println!(
             "supervisor: {} for {}, {} bytes, entry {:#x}, {} load segments, {} to load ({} from the file)",
-            match (k.format(), k.xlen()) {
-                (Format::Image, _) => "RISC-V Linux Image (width not recorded)",
-                (Format::Elf, Xlen::Rv32) => "32-bit RISC-V ELF",
-                (Format::Elf, Xlen::Rv64) => "64-bit RISC-V ELF",
-            },
+            kind(&k),
             supervisor::ARCH,
             bytes.len(),
             k.entry(),
@@ -187,5 +192,34 @@ impl core::fmt::Display for Device {
             ),
             PowerOffKind::Htif => write!(f, "htif"),
         }
+    }
+}
+
+/// The bundled capsule images (storage memory), one line each.
+pub fn print_storage() {
+    if storage::IMAGES.is_empty() {
+        println!("storage: no capsule images bundled");
+    }
+    for i in storage::IMAGES {
+        let what = Kernel::parse(i.bytes, XLEN).map_or("unusable", |k| kind(&k));
+        let plural = if i.vcores == 1 { "" } else { "s" };
+        let start = if i.autostart { ", starts at boot" } else { "" };
+        let death = match i.on_death {
+            storage::OnDeath::Stop => String::from("stays stopped when it dies"),
+            storage::OnDeath::Restart => alloc::format!("restarts up to {} times", i.restart_limit),
+        };
+        println!(
+            "storage: image {}: {what}, {}; capsule of {} MiB, {} vcore{plural}{start}, {death}",
+            i.name,
+            Size(i.bytes.len() as u64),
+            i.ram_mib,
+            i.vcores
+        );
+    }
+    for i in storage::IMAGES.iter().filter(|i| i.autostart) {
+        println!(
+            "[diosix] capsule image {} is marked to start at boot, but diosix cannot run a second capsule yet: it stays in storage",
+            i.name
+        );
     }
 }

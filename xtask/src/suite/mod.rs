@@ -15,6 +15,7 @@ pub mod nofpu;
 pub mod numa;
 pub mod refusal;
 pub mod routes;
+pub mod storage;
 pub mod testguest;
 
 use std::time::Instant;
@@ -54,6 +55,7 @@ fn virt(t: Target) -> Vec<Case> {
     let mut cases = Vec::new();
     cases.extend(hypervisor::cases(t));
     cases.extend(refusal::cases(t));
+    cases.extend(storage::cases(t));
     cases.extend(routes::cases(t));
     cases.extend(testguest::cases(t));
     cases.extend(fuzz::cases(t));
