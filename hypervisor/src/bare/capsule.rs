@@ -115,6 +115,14 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
     ids.retain(|&id| id != first);
     ids.insert(0, first);
     if let Some(n) = core::num::NonZeroU64::new(VCORES) {
+        if n.get() > ids.len() as u64 {
+            // A vcore cannot share a hart yet (no scheduler): say so
+            // rather than quietly giving fewer.
+            let (have, s) = (ids.len(), if ids.len() == 1 { "" } else { "s" });
+            println!(
+                "[diosix] DIOSIX_BOOT_CAPSULE_VCORES asks for {n} vcores, but only {have} hart{s} can run them and a vcore cannot share a hart yet: the boot capsule gets {have}"
+            );
+        }
         ids.truncate(n.get() as usize);
     }
     ids.sort();

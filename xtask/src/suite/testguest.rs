@@ -79,6 +79,7 @@ pub fn cases(t: Target) -> Vec<Case> {
     cases.push(case(format!("{a}: test guest: console output and input through SBI"), move || console(t)));
     if t == Target::Riscv64gc {
         cases.push(case(format!("{a}: built with DIOSIX_SSTC=0, a capsule has no Sstc: stimecmp is an illegal instruction, SBI timers work"), move || no_sstc(t)));
+        cases.push(case(format!("{a}: DIOSIX_BOOT_CAPSULE_VCORES=2 gives 2 vcores on -smp 4, and on -smp 1 says it can give only 1"), move || vcore_setting(t)));
     }
     for &(target, what) in ATTACKS {
         cases.push(case(format!("{a}: isolation: a load and a store to {what} are contained"), move || {
@@ -191,6 +192,28 @@ fn no_sstc(t: Target) -> Result<()> {
         let mut m = Machine::new(t, &exe);
         m.smp = 2;
         m.memory_mib = 256;
+        let out = run_machine(m, scenario, None)?;
+        expect_all(&out, needles)?;
+    }
+    Ok(())
+}
+
+/// `DIOSIX_BOOT_CAPSULE_VCORES`: fewer vcores than harts are given as
+/// asked; more than the harts cannot be (no vcore shares a hart yet), and
+/// the hypervisor says so instead of quietly giving fewer.
+fn vcore_setting(t: Target) -> Result<()> {
+    let guest = fixture::guest(t)?;
+    let dir = crate::paths::test_target_dir().join("vcores");
+    let exe = crate::cargo::Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&guest) }
+        .run_with_env(&[("DIOSIX_BOOT_CAPSULE_VCORES", "2")])?;
+    for (smp, needles) in [
+        (4, &[", vcores 0 1 on harts ", "PASS started hart runs with its opaque value"][..]),
+        (1, &["[diosix] DIOSIX_BOOT_CAPSULE_VCORES asks for 2 vcores, but only 1 hart can run them", ", vcores 0 on harts 0, "][..]),
+    ] {
+        let mut m = Machine::new(t, &exe);
+        m.smp = smp;
+        m.memory_mib = 256;
+        let scenario = if smp == 1 { "timer" } else { "hsm" };
         let out = run_machine(m, scenario, None)?;
         expect_all(&out, needles)?;
     }
