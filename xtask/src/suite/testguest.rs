@@ -181,41 +181,44 @@ fn dies(t: Target) -> Result<()> {
 /// no `sstc` in the capsule's tree, `stimecmp` traps to the capsule's own
 /// handler, and the SBI timer still works.
 fn no_sstc(t: Target) -> Result<()> {
-    let guest = fixture::guest(t)?;
-    let dir = crate::paths::test_target_dir().join("no-sstc");
-    let exe = crate::cargo::Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&guest) }
-        .run_with_env(&[("DIOSIX_SSTC", "0")])?;
+    let exe = built_with(t, "no-sstc", ("DIOSIX_SSTC", "0"))?;
     for (scenario, needles) in [
         ("sstc", &["sstc: not offered (built with DIOSIX_SSTC=0)", "PASS without sstc in the tree, writing stimecmp is an illegal instruction"][..]),
         ("timer", &["PASS no timer interrupt before the deadline", "PASS timer interrupt after the deadline"][..]),
     ] {
-        let mut m = Machine::new(t, &exe);
-        m.smp = 2;
-        m.memory_mib = 256;
-        let out = run_machine(m, scenario, None)?;
-        expect_all(&out, needles)?;
+        expect_all(&run_machine(small(t, &exe, 2), scenario, None)?, needles)?;
     }
     Ok(())
+}
+
+/// The test-guest hypervisor built with one build-time `setting`, in a
+/// target directory `dir` of its own (so the fixture is not rebuilt).
+fn built_with(t: Target, dir: &str, setting: (&str, &str)) -> Result<std::path::PathBuf> {
+    let guest = fixture::guest(t)?;
+    let dir = crate::paths::test_target_dir().join(dir);
+    crate::cargo::Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&guest) }
+        .run_with_env(&[setting])
+}
+
+/// A virt machine with `smp` harts and 256 MiB.
+fn small(t: Target, exe: &std::path::Path, smp: u32) -> Machine {
+    let mut m = Machine::new(t, exe);
+    m.smp = smp;
+    m.memory_mib = 256;
+    m
 }
 
 /// `DIOSIX_BOOT_CAPSULE_VCORES`: fewer vcores than harts are given as
 /// asked; more than the harts cannot be (no vcore shares a hart yet), and
 /// the hypervisor says so instead of quietly giving fewer.
 fn vcore_setting(t: Target) -> Result<()> {
-    let guest = fixture::guest(t)?;
-    let dir = crate::paths::test_target_dir().join("vcores");
-    let exe = crate::cargo::Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&guest) }
-        .run_with_env(&[("DIOSIX_BOOT_CAPSULE_VCORES", "2")])?;
+    let exe = built_with(t, "vcores", ("DIOSIX_BOOT_CAPSULE_VCORES", "2"))?;
     for (smp, needles) in [
         (4, &[", vcores 0 1 on harts ", "PASS started hart runs with its opaque value"][..]),
         (1, &["[diosix] DIOSIX_BOOT_CAPSULE_VCORES asks for 2 vcores, but only 1 hart can run them", ", vcores 0 on harts 0, "][..]),
     ] {
-        let mut m = Machine::new(t, &exe);
-        m.smp = smp;
-        m.memory_mib = 256;
         let scenario = if smp == 1 { "timer" } else { "hsm" };
-        let out = run_machine(m, scenario, None)?;
-        expect_all(&out, needles)?;
+        expect_all(&run_machine(small(t, &exe, smp), scenario, None)?, needles)?;
     }
     Ok(())
 }
