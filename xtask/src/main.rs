@@ -106,13 +106,15 @@ enum Cmd {
         /// Only integration tests whose names contain this.
         filter: Option<String>,
     },
-    /// Time booting the supervisor to its prompt under diosix and directly
-    /// on QEMU's OpenSBI; prints each run, the medians and their ratio.
+    /// Run the same Linux under diosix and directly on QEMU's OpenSBI:
+    /// boot, /init's bench workloads, the timer without Sstc, and the test
+    /// guest's SBI call costs; prints a table of medians and ratios and
+    /// writes target/bench/ (see docs/benchmarks.md).
     Bench {
         /// Targets to benchmark (default: riscv64gc).
         #[arg(long)]
         target: Vec<Target>,
-        /// Boots of each kind per target.
+        /// Boots of each kind per target (alternating).
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
         runs: u32,
         /// Number of harts.
