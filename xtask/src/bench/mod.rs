@@ -145,6 +145,7 @@ fn capsule_mib() -> u64 {
 pub fn run(targets: &[Target], runs: u32, smp: u32, memory_mib: u64) -> Result<()> {
     let meta = Meta {
         date: date(),
+        commit: commit(),
         qemu: qemu_binaries(targets)
             .into_iter()
             .map(|b| format!("{b}: {}", qemu_version(b)))
@@ -160,6 +161,7 @@ pub fn run(targets: &[Target], runs: u32, smp: u32, memory_mib: u64) -> Result<(
     for q in &meta.qemu {
         println!("  {q}");
     }
+    println!("  built from {} on {}", meta.commit, meta.date);
     println!(
         "  host CPUs: {}; QEMU virt -smp {smp} -m {memory_mib}M; the capsule and OpenSBI's Linux get {} MiB, both on the SBI console",
         meta.host_cpus, meta.capsule_mib
@@ -548,6 +550,16 @@ fn first_line(e: &anyhow::Error) -> String {
 fn date() -> String {
     Command::new("date")
         .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn commit() -> String {
+    Command::new("git")
+        .args(["describe", "--always", "--dirty"])
+        .current_dir(paths::root())
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())

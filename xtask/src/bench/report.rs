@@ -93,6 +93,8 @@ impl Row {
 #[derive(Clone, Debug, Default)]
 pub struct Meta {
     pub date: String,
+    /// `git describe --always --dirty` of the tree that was built.
+    pub commit: String,
     pub qemu: Vec<String>,
     pub host_cpus: usize,
     pub smp: u32,
@@ -215,6 +217,7 @@ pub fn json(meta: &Meta, rows: &[Row]) -> String {
         .collect();
     let doc = serde_json::json!({
         "date": meta.date,
+        "commit": meta.commit,
         "qemu": meta.qemu,
         "host_cpus": meta.host_cpus,
         "smp": meta.smp,
