@@ -323,21 +323,23 @@ fn bench_target(
         }
     }
     match cost {
-        Ok((dc, oc)) => {
+        Ok((dc, oc, nc)) => {
+            let theirs = |call: &str| -> Vec<f64> {
+                oc.iter().filter(|(c, _)| c == call).map(|(_, n)| *n as f64).collect()
+            };
             for (call, n) in &dc {
-                let theirs: Vec<f64> = oc
-                    .iter()
-                    .filter(|(c, _)| c == call)
-                    .map(|(_, n)| *n as f64)
-                    .collect();
-                rows.push(row(
-                    &format!("sbi {call}"),
-                    "instructions",
-                    Kind::Diosix,
-                    &[*n as f64],
-                    &theirs,
-                    Vec::new(),
-                ));
+                rows.push(row(&format!("sbi {call}"), "instructions", Kind::Diosix, &[*n as f64], &theirs(call), Vec::new()));
+                // The timer's costs again without Sstc: before and after.
+                if let Some((_, m)) = nc.iter().find(|(c, _)| c == call && c.contains("timer")) {
+                    rows.push(row(
+                        &format!("sbi {call} (DIOSIX_SSTC=0)"),
+                        "instructions",
+                        Kind::NoSstc,
+                        &[*m as f64],
+                        &theirs(call),
+                        Vec::new(),
+                    ));
+                }
             }
         }
         Err(e) => notes.push(format!("{a}: no SBI costs: {}", first_line(&e))),
@@ -447,7 +449,7 @@ fn summary_line(b: &Boot) -> String {
 /// The test guest's `cost` lines under diosix and directly on OpenSBI.
 type Costs = Vec<(String, u64)>;
 
-fn sbi_costs(t: Target) -> Result<(Costs, Costs)> {
+fn sbi_costs(t: Target) -> Result<(Costs, Costs, Costs)> {
     eprintln!(
         "{}: building the test guest for SBI costs (release)",
         t.arch()
@@ -469,13 +471,25 @@ fn sbi_costs(t: Target) -> Result<(Costs, Costs)> {
         supervisor: Some(&guest),
     }
     .run()?;
+    // The timer without Sstc: the same guest under a DIOSIX_SSTC=0 build.
+    let no_sstc_dir = paths::test_target_dir().join("bench-cost-nosstc");
+    let hv_no_sstc = Build {
+        package: "hypervisor",
+        target: t,
+        release: true,
+        target_dir: Some(&no_sstc_dir),
+        supervisor: Some(&guest),
+    }
+    .run_with_env(&[("DIOSIX_SSTC", "0")])?;
     let mut under_diosix = Machine::new(t, &hv);
     under_diosix.append = Some("-- diosix.test=cost".into());
     let mut on_opensbi = Machine::new(t, &guest);
     on_opensbi.firmware = Firmware::OpenSbi;
     on_opensbi.append = Some("diosix.test=cost".into());
+    let mut without_sstc = Machine::new(t, &hv_no_sstc);
+    without_sstc.append = Some("-- diosix.test=cost".into());
     let mut out = Vec::new();
-    for (name, mut m) in [("diosix", under_diosix), ("OpenSBI", on_opensbi)] {
+    for (name, mut m) in [("diosix", under_diosix), ("OpenSBI", on_opensbi), ("diosix DIOSIX_SSTC=0", without_sstc)] {
         m.smp = 2;
         m.memory_mib = 512;
         let costs = cost_run(&m).with_context(|| format!("the cost scenario under {name}"))?;
@@ -490,9 +504,10 @@ fn sbi_costs(t: Target) -> Result<(Costs, Costs)> {
         );
         out.push(costs);
     }
-    let oc = out.pop().expect("two runs");
-    let dc = out.pop().expect("two runs");
-    Ok((dc, oc))
+    let nc = out.pop().expect("three runs");
+    let oc = out.pop().expect("three runs");
+    let dc = out.pop().expect("three runs");
+    Ok((dc, oc, nc))
 }
 
 /// Runs `m` with `-icount shift=0` (one instruction per virtual ns, so

@@ -9,6 +9,8 @@ use core::arch::asm;
 
 use super::sbi::{self, BASE, DBCN, IPI, RFNC};
 use super::scenarios::{self, Ram};
+use super::trap::{self, SEEN};
+use core::sync::atomic::Ordering;
 
 /// Calls per measurement: enough to average out the loop's own cost.
 const CALLS: usize = 1000;
@@ -36,6 +38,28 @@ fn per_call(calls: usize, mut f: impl FnMut()) -> usize {
     instret().wrapping_sub(start).saturating_sub(empty) / calls
 }
 
+/// A whole timer event: from SBI `set_timer` with a deadline already due
+/// to the guest's handler having run (which turns the timer off through
+/// SBI again). With Sstc the interrupt comes from `stimecmp` and never
+/// enters M-mode; without, the hypervisor takes a machine timer interrupt
+/// and raises the guest's.
+fn timer_event(hart: usize) -> usize {
+    const EVENTS: usize = 100;
+    let seen = &SEEN[hart % 16];
+    trap::enable(1 << 5);
+    let mut total = 0usize;
+    for _ in 0..EVENTS {
+        let irqs = seen.timer_irqs.load(Ordering::SeqCst);
+        let start = instret();
+        sbi::set_timer(0);
+        while seen.timer_irqs.load(Ordering::SeqCst) == irqs {
+            core::hint::spin_loop();
+        }
+        total = total.wrapping_add(instret().wrapping_sub(start));
+    }
+    total / EVENTS
+}
+
 pub fn run(hart: usize, ram: &Ram) -> bool {
     let report = |name: &str, n: usize| say!("testguest: cost {name}: {n} instructions");
     report("base_get_spec_version", per_call(CALLS, || {
@@ -44,6 +68,7 @@ pub fn run(hart: usize, ram: &Ram) -> bool {
     report("set_timer", per_call(CALLS, || {
         sbi::set_timer(u64::MAX);
     }));
+    report("timer_event", timer_event(hart));
     // The console: one byte per call (a dot each; a line end after).
     static DOT: u8 = b'.';
     let dbcn = per_call(CALLS, || {
