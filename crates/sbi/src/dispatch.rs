@@ -87,8 +87,9 @@ pub trait Host {
     fn send_ipi(&mut self, hart: usize);
     /// Clear the calling hart's pending S software interrupt (legacy).
     fn clear_ipi(&mut self);
-    /// Run `fence` on `hart` (the caller included) before returning.
-    fn remote_fence(&mut self, hart: usize, fence: Fence);
+    /// Run `fence` on every hart of `harts` (the caller's included) before
+    /// returning; given all at once, so the harts can fence in parallel.
+    fn remote_fence(&mut self, harts: HartSet, fence: Fence);
     /// Start a stopped `hart` at `addr` in S-mode with a1 = `opaque`.
     fn hart_start(&mut self, hart: usize, addr: usize, opaque: usize) -> SbiRet;
     /// One of sbi_spec::hsm::hart_state.
@@ -212,7 +213,7 @@ fn fence_call<H: Host>(host: &mut H, fid: usize, a: [usize; 6]) -> Action {
     };
     match HartSet::from_mask(a[0], a[1], host.harts()) {
         Ok(set) => {
-            set.iter().for_each(|h| host.remote_fence(h, fence));
+            host.remote_fence(set, fence);
             count(host, fence_event(fence), set.len());
             ok(0)
         }
@@ -406,7 +407,7 @@ fn legacy_call<H: Host>(host: &mut H, eid: usize, a: [usize; 6]) -> Action {
             };
             match legacy_mask(host, a[0]) {
                 Some(set) => {
-                    set.iter().for_each(|h| host.remote_fence(h, fence));
+                    host.remote_fence(set, fence);
                     count(host, fence_event(fence), set.len());
                     Action::ReturnLegacy(0)
                 }

@@ -50,8 +50,8 @@ impl Host for Fake {
     fn clear_ipi(&mut self) {
         self.cleared += 1;
     }
-    fn remote_fence(&mut self, hart: usize, fence: Fence) {
-        self.fences.push((hart, fence));
+    fn remote_fence(&mut self, harts: HartSet, fence: Fence) {
+        self.fences.extend(harts.iter().map(|h| (h, fence)));
     }
     fn hart_start(&mut self, hart: usize, addr: usize, opaque: usize) -> SbiRet {
         if self.started.iter().any(|s| s.0 == hart) {

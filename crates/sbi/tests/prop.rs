@@ -54,8 +54,8 @@ impl Host for Fake {
         self.ipis.push(hart);
     }
     fn clear_ipi(&mut self) {}
-    fn remote_fence(&mut self, hart: usize, _: Fence) {
-        self.fences.push(hart);
+    fn remote_fence(&mut self, harts: HartSet, _: Fence) {
+        self.fences.extend(harts.iter());
     }
     fn hart_start(&mut self, hart: usize, _: usize, _: usize) -> SbiRet {
         if hart == 0 || self.started.contains(&hart) {

@@ -74,12 +74,17 @@ pub fn done(hart: usize, bits: usize) {
 }
 
 /// Asks `hart` to run its fences (fence.i and sfence.vma both: running
-/// more than asked is always correct) and waits until it has, calling
-/// `meanwhile` so the waiting hart still serves its own mailbox.
-pub fn fence_and_wait(hart: usize, mut meanwhile: impl FnMut()) {
-    let mb = &BOXES[hart];
-    let ticket = mb.fences_asked.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
+/// more than asked is always correct); returns the ticket to wait for.
+pub fn ask_fences(hart: usize) -> usize {
+    let ticket = BOXES[hart].fences_asked.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
     post(hart, FENCE_I | SFENCE_VMA);
+    ticket
+}
+
+/// Waits until `hart` has run the fences of `ticket`, calling `meanwhile`
+/// so the waiting hart still serves its own mailbox.
+pub fn wait_for_fences(hart: usize, ticket: usize, mut meanwhile: impl FnMut()) {
+    let mb = &BOXES[hart];
     while (mb.fences_done.load(Ordering::SeqCst).wrapping_sub(ticket) as isize) < 0 {
         meanwhile();
         core::hint::spin_loop();

@@ -5,6 +5,7 @@ use sbi::{Fence, HartSet, Host, SbiRet, VcoreState};
 
 use super::capsule::Capsule;
 use super::csr;
+use super::layout::MAX_HARTS;
 use super::{console, mailbox, sbi_state, timer, vcore};
 
 /// The vcore (pinned to this hart) that made the call. SBI calls name
@@ -45,19 +46,31 @@ impl Host for VcoreHost {
         csr::mip::clear(csr::SSIP);
     }
 
-    fn remote_fence(&mut self, vcore: usize, fence: Fence) {
-        let Some(hart) = self.capsule.hart_of(vcore) else { return };
-        let bit = fence_bit(fence);
-        if hart == self.hart {
-            vcore::run_fences(bit);
-        } else if vcore::holds_translations(hart) {
+    fn remote_fence(&mut self, vcores: HartSet, fence: Fence) {
+        // Every other hart is asked first and waited for after, so they
+        // fence at the same time; a stopped hart holds no translations
+        // for the capsule and is left alone.
+        let me = self.hart;
+        let mut tickets = [0; MAX_HARTS];
+        let mut asked = HartSet::default();
+        let mut here = false;
+        for hart in vcores.iter().filter_map(|v| self.capsule.hart_of(v)) {
+            if hart == me {
+                here = true;
+            } else if vcore::holds_translations(hart) {
+                tickets[hart] = mailbox::ask_fences(hart);
+                asked.insert(hart);
+            }
+        }
+        if here {
+            vcore::run_fences(fence_bit(fence));
+        }
+        for hart in asked.iter() {
             // Serve our own mailbox while waiting, so two harts fencing
             // each other cannot deadlock. (A suspended vcore serves its
             // mailbox while it waits.)
-            let me = self.hart;
-            mailbox::fence_and_wait(hart, || vcore::serve_mailbox(me));
+            mailbox::wait_for_fences(hart, tickets[hart], || vcore::serve_mailbox(me));
         }
-        // A stopped hart holds no translations for the capsule: nothing to do.
     }
 
     fn hart_start(&mut self, vcore: usize, addr: usize, opaque: usize) -> SbiRet {
