@@ -107,10 +107,8 @@ impl Spec {
             w.property_null("ranges").unwrap();
             for (i, &(base, size)) in self.reserved_nodes.iter().enumerate() {
                 let n = w.begin_node(&format!("fw{i}@{base:x}")).unwrap();
-                let mut cells = Vec::new();
-                for _ in 2..self.reserved_cells {
-                    cells.push(0);
-                }
+                // Leading zero cells when the parent's #address-cells is above 2.
+                let mut cells = vec![0; self.reserved_cells.saturating_sub(2) as usize];
                 cells.extend([(base >> 32) as u32, base as u32, (size >> 32) as u32, size as u32]);
                 w.property_array_u32("reg", &cells).unwrap();
                 w.end_node(n).unwrap();
