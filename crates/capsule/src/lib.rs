@@ -8,6 +8,8 @@ extern crate alloc;
 pub mod devicetree;
 pub mod isa;
 pub mod memory;
+pub mod pool;
 
 pub use devicetree::{GuestHart, GuestTree};
 pub use memory::{Layout, LayoutError};
+pub use pool::RamPool;

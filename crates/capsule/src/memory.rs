@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use memrange::{Range, align_down};
+use memrange::Range;
 use payload::{Kernel, Xlen};
 
 /// Linux wants its RAM (and its kernel) aligned to a huge page: 2 MiB on
@@ -57,32 +57,7 @@ pub fn choose_ram(
     align: u64,
     preferred: u64,
 ) -> Result<Range, LayoutError> {
-    let mut best: Option<Range> = None;
-    for r in ram {
-        let mut pieces: alloc::vec::Vec<Range> = alloc::vec![*r];
-        for hole in reserved {
-            pieces = pieces
-                .iter()
-                .flat_map(|p| {
-                    let (lo, hi) = p.subtract(hole);
-                    lo.into_iter().chain(hi)
-                })
-                .collect();
-        }
-        for p in pieces.iter().filter_map(|p| p.align_inward(align)) {
-            if preferred.is_multiple_of(align) && p.contains(preferred) && p.end() - preferred >= MIN_RAM {
-                let size = align_down(want.min(p.end() - preferred), align).unwrap_or(0).max(MIN_RAM);
-                return Ok(Range::new(preferred, size).expect("size is non-zero and inside the piece"));
-            }
-            if best.is_none_or(|b| p.size() > b.size()) {
-                best = Some(p);
-            }
-        }
-    }
-    let largest = best.map_or(0, |b| b.size());
-    let block = best.filter(|b| b.size() >= MIN_RAM).ok_or(LayoutError::NoRoom { largest })?;
-    let size = align_down(want.min(block.size()), align).unwrap_or(0).max(MIN_RAM);
-    Ok(Range::new(block.start(), size).expect("size is non-zero and inside the block"))
+    crate::pool::RamPool::new(ram, reserved).take_for_kernel(want, align, preferred)
 }
 
 /// Where things go inside a capsule's RAM.

@@ -4,7 +4,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use capsule::{GuestHart, GuestTree, Layout, LayoutError, isa, memory};
+use capsule::{GuestHart, GuestTree, Layout, LayoutError, RamPool, isa, memory};
 use devtree::Platform;
 use memrange::{Range, Size};
 use payload::Kernel;
@@ -79,6 +79,18 @@ impl fmt::Display for CapsuleError {
 
 static BOOT: spin::Once<Capsule> = spin::Once::new();
 
+/// The RAM no capsule has: what more capsules would be made from.
+static POOL: spin::Once<spin::Mutex<RamPool>> = spin::Once::new();
+
+/// Free RAM for more capsules: the bytes in all, and the largest block
+/// aligned as a capsule's RAM must be.
+pub fn free_ram() -> (u64, u64) {
+    POOL.get().map_or((0, 0), |p| {
+        let p = p.lock();
+        (p.free_bytes(), p.largest(memory::alignment(XLEN)))
+    })
+}
+
 /// The boot capsule's command line: the built-in one, plus whatever
 /// follows ` -- ` on the hypervisor's own command line (so `cargo xtask
 /// run --append "-- init=/bin/sh"` reaches the capsule's kernel).
@@ -130,8 +142,11 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
     reserved.extend(p.reserved.iter().copied());
     // RAM M-mode cannot address (above 4 GiB on rv32) is never a capsule's.
     reserved.extend(phys::unreachable());
-    let ram = memory::choose_ram(&p.ram, &reserved, RAM_MIB << 20, memory::alignment(XLEN), kernel.lowest_paddr())
+    let mut pool = RamPool::new(&p.ram, &reserved);
+    let ram = pool
+        .take_for_kernel(RAM_MIB << 20, memory::alignment(XLEN), kernel.lowest_paddr())
         .map_err(CapsuleError::Layout)?;
+    POOL.call_once(|| spin::Mutex::new(pool));
     let plan = Layout::new(ram, &kernel).map_err(CapsuleError::Layout)?;
 
     // Sstc only if every hart the capsule runs on has it turned on.
@@ -166,7 +181,7 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
             return Err(CapsuleError::Unreachable(dst));
         };
         // SAFETY: Layout::new checked that the kernel's whole span lies in
-        // the capsule's RAM, which choose_ram keeps clear of the
+        // the capsule's RAM, which the pool keeps clear of the
         // hypervisor and the firmware's tree, and below what M-mode
         // reaches; nothing else uses it yet.
         unsafe {
@@ -204,5 +219,7 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
         plan.tree,
         tree.bootargs
     );
+    let (free, largest) = free_ram();
+    println!("ram for more capsules: {} free, largest block {}", Size(free), Size(largest));
     Ok(capsule)
 }

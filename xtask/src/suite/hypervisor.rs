@@ -128,6 +128,16 @@ fn boot_report(t: Target, smp: u32, mib: u64) -> Result<()> {
     ensure!(base.starts_with(prefix), "ISA {base} is not {prefix}...");
     let fpu = base.contains('f') && base.contains('d');
     ensure!(fpu == t.has_fpu(), "ISA {base}: FPU present = {fpu}, expected {}", t.has_fpu());
+    // What the boot capsule (256 MiB) and the hypervisor leave for more
+    // capsules: less than the rest of RAM, more than nothing.
+    let free = run
+        .output
+        .lines()
+        .find_map(|l| l.strip_prefix("ram for more capsules: "))
+        .and_then(|l| l.split(" MiB free").next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .context(format!("no `ram for more capsules: <n> MiB free` line\n{}", run.output))?;
+    ensure!(free > 0.0 && free < (mib - 256) as f64, "{free} MiB free for more capsules with {mib} MiB of RAM\n{}", run.output);
     Ok(())
 }
 
