@@ -27,6 +27,9 @@ pub struct Capsule {
     pub harts: HartSet,
     /// The physical hart each vcore runs on (pinned, for now), by vcore id.
     hart_of: [usize; MAX_HARTS],
+    /// The other way: the vcore each hart runs, `usize::MAX` for none
+    /// (looked up on every SBI call, so a table, not a search).
+    vcore_of: [usize; MAX_HARTS],
     pub entry: u64,
     pub tree: u64,
     /// The hart the first vcore starts on: the boot hart, unless it
@@ -42,7 +45,7 @@ impl Capsule {
 
     /// The vcore that physical hart `hart` runs, if any.
     pub fn vcore_of(&self, hart: usize) -> Option<usize> {
-        self.harts.iter().find(|&v| self.hart_of[v] == hart)
+        self.vcore_of.get(hart).copied().filter(|&v| v != usize::MAX)
     }
 
     /// True if `addr..addr+len` lies inside the capsule's RAM.
@@ -198,12 +201,17 @@ pub fn create_boot(p: &Platform, host_tree: Range, boot_hart: usize) -> Result<&
 
     let mut hart_of = [0; MAX_HARTS];
     hart_of[..ids.len()].copy_from_slice(&ids);
+    let mut vcore_of = [usize::MAX; MAX_HARTS];
+    for (v, &h) in ids.iter().enumerate() {
+        vcore_of[h] = v;
+    }
     let vcores: Vec<usize> = (0..ids.len()).collect();
     let capsule = BOOT.call_once(|| Capsule {
         name: "boot capsule",
         ram,
         harts: HartSet::from_ids(&vcores),
         hart_of,
+        vcore_of,
         entry: plan.entry,
         tree: plan.tree,
         first_vcore: first,
