@@ -13,7 +13,14 @@
 //! on_death = "restart"                    # or "stop" (the default)
 //! restart_limit = 3                       # restarts before it stays stopped
 //! ```
+//!
+//! Built for a bare-metal target (as `cargo build --target
+//! riscv64gc-unknown-none-elf` at the top of the checkout does, since the
+//! crates are default members) it is empty: only build.rs, on the host,
+//! uses it.
 #![forbid(unsafe_code)]
+#![cfg_attr(target_os = "none", no_std)]
+#![cfg(not(target_os = "none"))]
 
 use std::fmt;
 
