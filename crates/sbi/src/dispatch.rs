@@ -2,11 +2,12 @@
 
 use sbi_spec::binary::SbiRet;
 use sbi_spec::pmu::firmware_event as fw;
-use sbi_spec::{base, dbcn, fwft, hsm, legacy, pmu, rfnc, spi, srst, susp, time};
+use sbi_spec::{base, dbcn, fwft, hsm, legacy, pmu, rfnc, spi, srst, sta, susp, time};
 
 use crate::HartSet;
 use crate::fwft::Fwft;
 use crate::pmu::{HwOp, HwOps, Pmu};
+use crate::sta::Sta;
 
 /// One `ecall`: extension in a7, function in a6, arguments in a0..a5.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,12 +54,13 @@ pub enum Suspend {
 pub struct VcoreState {
     pub pmu: Pmu,
     pub fwft: Fwft,
+    pub sta: Sta,
 }
 
 impl VcoreState {
     /// The state of a vcore just started (its "hart reset").
     pub const fn new() -> VcoreState {
-        VcoreState { pmu: Pmu::new(), fwft: Fwft::new() }
+        VcoreState { pmu: Pmu::new(), fwft: Fwft::new(), sta: Sta::new() }
     }
 }
 
@@ -119,7 +121,7 @@ pub trait Host {
     fn impl_version(&self) -> usize;
 }
 
-const EXTENSIONS: [usize; 10] = [
+const EXTENSIONS: [usize; 11] = [
     base::EID_BASE,
     time::EID_TIME,
     spi::EID_SPI,
@@ -129,6 +131,7 @@ const EXTENSIONS: [usize; 10] = [
     dbcn::EID_DBCN,
     pmu::EID_PMU,
     susp::EID_SUSP,
+    sta::EID_STA,
     fwft::EID_FWFT,
 ];
 
@@ -147,7 +150,7 @@ fn wide(lo: usize, hi: usize) -> u64 {
 
 /// A physical address given as lo/hi halves; `None` if it needs more
 /// than 64 bits.
-fn phys(lo: usize, hi: usize) -> Option<u64> {
+pub(crate) fn phys(lo: usize, hi: usize) -> Option<u64> {
     if usize::BITS == 32 { Some(wide(lo, hi)) } else { (hi == 0).then_some(lo as u64) }
 }
 
@@ -181,6 +184,7 @@ pub fn dispatch<H: Host>(host: &mut H, call: Call) -> Action {
         dbcn::EID_DBCN => console_call(host, call.fid, a),
         pmu::EID_PMU => pmu_call(host, call.fid, a),
         susp::EID_SUSP if call.fid == susp::SUSPEND => system_suspend(host, a),
+        sta::EID_STA => Action::Return(crate::sta::call(host, call.fid, a[0], a[1], a[2])),
         fwft::EID_FWFT => Action::Return(host.vcore_state(|s| s.fwft.call(call.fid, a[0], a[1], a[2]))),
         legacy::LEGACY_SET_TIMER..=legacy::LEGACY_SHUTDOWN => legacy_call(host, call.eid, a),
         _ => err(SbiRet::not_supported()),

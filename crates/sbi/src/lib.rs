@@ -15,6 +15,7 @@ mod dispatch;
 pub mod fwft;
 mod harts;
 pub mod pmu;
+pub mod sta;
 
 pub use dispatch::{Action, Call, Fence, Host, ResetKind, Suspend, VcoreState, dispatch};
 pub use harts::HartSet;

@@ -14,6 +14,7 @@ const DBCN: usize = 0x4442_434E;
 const PMU: usize = 0x0050_4D55;
 const SUSP: usize = 0x5355_5350;
 const FWFT: usize = 0x4657_4654;
+const STA: usize = 0x0053_5441;
 
 const RAM_BASE: u64 = 0x8020_0000;
 
@@ -29,6 +30,8 @@ struct Fake {
     counter_ops: Vec<HwOp>,
     input: Vec<u8>,
     ram: Vec<u8>,
+    /// Every guest write made: (address, bytes).
+    writes: Vec<(u64, Vec<u8>)>,
 }
 
 impl Fake {
@@ -100,6 +103,7 @@ impl Host for Fake {
         }
         let off = (addr - RAM_BASE) as usize;
         self.ram[off..off + data.len()].copy_from_slice(data);
+        self.writes.push((addr, data.to_vec()));
         true
     }
     fn machine_ids(&self) -> [usize; 3] {
@@ -126,10 +130,10 @@ fn base_identifies_diosix_and_probes_extensions() {
     assert_eq!(call(h, BASE, 0, &[]), ret(0x0200_0000), "spec version 2.0");
     assert_eq!(call(h, BASE, 1, &[]), ret(5), "implementation ID 5 is Diosix");
     assert_eq!(call(h, BASE, 2, &[]), ret(0x0001_0000));
-    for ext in [BASE, TIME, IPI, RFNC, HSM, SRST, DBCN, PMU, SUSP, FWFT, 0x00, 0x01, 0x02, 0x08] {
+    for ext in [BASE, TIME, IPI, RFNC, HSM, SRST, DBCN, PMU, SUSP, FWFT, STA, 0x00, 0x01, 0x02, 0x08] {
         assert_eq!(call(h, BASE, 3, &[ext]), ret(1), "extension {ext:#x} must be present");
     }
-    for ext in [0x09, 0x4E41_434C, 0x0053_5441, 0x4350_5043, 0x0053_5345, usize::MAX] {
+    for ext in [0x09, 0x4E41_434C, 0x4350_5043, 0x0053_5345, usize::MAX] {
         assert_eq!(call(h, BASE, 3, &[ext]), ret(0), "extension {ext:#x} must be absent");
     }
     assert_eq!(call(h, BASE, 4, &[]), ret(0x11));
@@ -156,6 +160,8 @@ fn unknown_extensions_and_functions_are_not_supported() {
         (SUSP, 1),
         (FWFT, 2),
         (FWFT, usize::MAX),
+        (STA, 1),
+        (STA, usize::MAX),
     ] {
         assert_eq!(call(h, eid, fid, &[]), Action::Return(SbiRet::not_supported()), "{eid:#x}/{fid}");
     }
@@ -469,4 +475,173 @@ fn fwft_features() {
         // feature is 32 bits wide: the register's upper half is ignored.
         assert_eq!(call(h, FWFT, 1, &[0x1_0000_0000]), ret(1));
     }
+}
+
+const INVALID_ADDRESS: Action = Action::Return(SbiRet::invalid_address());
+const STA_OFF: usize = usize::MAX;
+
+/// The steal-time record the spec defines, as bytes.
+fn sta_record(sequence: u32, steal: u64) -> [u8; 64] {
+    let mut r = [0u8; 64];
+    r[..4].copy_from_slice(&sequence.to_le_bytes());
+    r[8..16].copy_from_slice(&steal.to_le_bytes());
+    r
+}
+
+#[test]
+fn sta_set_shmem_zeroes_the_record() {
+    let h = &mut Fake::new();
+    h.ram.fill(0xa5);
+    let area = RAM_BASE as usize + 0x40;
+    assert_eq!(call(h, STA, 0, &[area, 0, 0]), ret(0));
+    assert!(h.state.sta.enabled());
+    assert_eq!(h.ram[0x40..0x80], [0; 64], "all 64 bytes zeroed");
+    assert_eq!((h.ram[0x3f], h.ram[0x80]), (0xa5, 0xa5), "and nothing else");
+    // The last 64 bytes of the capsule's memory will do.
+    let last = RAM_BASE as usize + 0x1000 - 64;
+    assert_eq!(call(h, STA, 0, &[last, 0, 0]), ret(0));
+    assert_eq!(h.ram[0xfc0..], [0; 64]);
+}
+
+#[test]
+fn sta_set_shmem_refuses_bad_parameters() {
+    let h = &mut Fake::new();
+    h.ram.fill(0xa5);
+    h.ram.truncate(0x1000 - 0x20); // RAM ends 32 bytes into a 64-byte block
+    let good = RAM_BASE as usize + 0x40;
+    let mut bad: Vec<([usize; 3], Action)> = vec![
+        // flags is reserved: every bit of it must be 0.
+        ([good, 0, 1], INVALID),
+        ([good, 0, 1 << 31], INVALID),
+        ([good, 0, usize::MAX], INVALID),
+        ([STA_OFF, STA_OFF, 1], INVALID),
+        // Not 64-byte aligned.
+        ([good + 1, 0, 0], INVALID),
+        ([good + 8, 0, 0], INVALID),
+        ([good + 0x20, 0, 0], INVALID),
+        ([good + 0x3f, 0, 0], INVALID),
+        ([STA_OFF, 0, 0], INVALID),
+        // Not the capsule's: hypervisor memory, below, past the end,
+        // straddling the end, wrapping.
+        ([0x8000_0000, 0, 0], INVALID_ADDRESS),
+        ([RAM_BASE as usize - 64, 0, 0], INVALID_ADDRESS),
+        ([RAM_BASE as usize + 0x1000, 0, 0], INVALID_ADDRESS),
+        ([RAM_BASE as usize + 0x1000 - 64, 0, 0], INVALID_ADDRESS),
+        ([usize::MAX & !63, 0, 0], INVALID_ADDRESS),
+        ([0, 0, 0], INVALID_ADDRESS),
+    ];
+    if usize::BITS == 64 {
+        // A non-zero high half names memory beyond any physical address.
+        bad.push(([good, 1, 0], INVALID_ADDRESS));
+        bad.push(([good, usize::MAX, 0], INVALID_ADDRESS));
+        bad.push(([0, STA_OFF, 0], INVALID_ADDRESS));
+    }
+    let before = h.ram.clone();
+    for (args, want) in bad {
+        assert_eq!(call(h, STA, 0, &args), want, "set_shmem{args:x?}");
+        assert!(!h.state.sta.enabled(), "set_shmem{args:x?}");
+    }
+    assert_eq!(h.ram, before, "a refused call writes nothing");
+    assert!(h.writes.is_empty());
+}
+
+#[test]
+fn sta_a_refused_set_keeps_the_record_and_disabling_drops_it() {
+    let h = &mut Fake::new();
+    let area = RAM_BASE + 0x80;
+    assert_eq!(call(h, STA, 0, &[area as usize, 0, 0]), ret(0));
+    assert_eq!(call(h, STA, 0, &[0x8000_0000, 0, 0]), INVALID_ADDRESS);
+    assert_eq!(call(h, STA, 0, &[area as usize + 1, 0, 0]), INVALID);
+    assert!(h.state.sta.enabled());
+    sbi::sta::publish(h, 7);
+    assert_eq!(h.ram[0x80..0xc0], sta_record(2, 7), "still reported at the first area");
+    // Disabling needs both halves all-ones, and flags 0.
+    assert_eq!(call(h, STA, 0, &[STA_OFF, STA_OFF, 1]), INVALID);
+    assert!(h.state.sta.enabled());
+    assert_eq!(call(h, STA, 0, &[STA_OFF, STA_OFF, 0]), ret(0));
+    assert!(!h.state.sta.enabled());
+    let writes = h.writes.len();
+    sbi::sta::publish(h, 9);
+    assert_eq!(h.writes.len(), writes, "disabled: nothing written");
+    assert_eq!(h.ram[0x80..0xc0], sta_record(2, 7));
+    // Disabling what is not enabled succeeds too.
+    assert_eq!(call(h, STA, 0, &[STA_OFF, STA_OFF, 0]), ret(0));
+}
+
+#[test]
+fn sta_publish_writes_the_record_sequence_odd_then_even() {
+    let h = &mut Fake::new();
+    h.ram.fill(0xa5);
+    let area = RAM_BASE + 0x100;
+    sbi::sta::publish(h, 1);
+    assert!(h.writes.is_empty(), "no record: nothing written");
+    assert!(h.ram.iter().all(|&b| b == 0xa5));
+
+    assert_eq!(call(h, STA, 0, &[area as usize, 0, 0]), ret(0));
+    h.writes.clear();
+    let steal = 0x0102_0304_0506_0708u64;
+    sbi::sta::publish(h, steal);
+    let mut body = vec![0u8; 13];
+    body[4..12].copy_from_slice(&steal.to_le_bytes());
+    assert_eq!(
+        h.writes,
+        [(area, 1u32.to_le_bytes().to_vec()), (area + 4, body), (area, 2u32.to_le_bytes().to_vec())],
+        "sequence odd, then flags/steal/preempted, then sequence even"
+    );
+    assert_eq!(h.ram[0x100..0x140], sta_record(2, steal));
+    assert_eq!((h.ram[0xff], h.ram[0x140]), (0xa5, 0xa5), "nothing outside the record");
+
+    // Each publish adds the time just stolen to the total.
+    sbi::sta::publish(h, 5);
+    assert_eq!(h.ram[0x100..0x140], sta_record(4, steal + 5));
+    // Nothing stolen: nothing to write.
+    h.writes.clear();
+    sbi::sta::publish(h, 0);
+    assert!(h.writes.is_empty());
+    // The sequence and total are the hypervisor's: a capsule scribbling
+    // on the record spoils only its own copy, repaired at the next
+    // publish (all but the padding).
+    h.ram[0x100..0x111].fill(0xff);
+    sbi::sta::publish(h, 1);
+    assert_eq!(h.ram[0x100..0x140], sta_record(6, steal + 6));
+    // The total saturates rather than wrapping to a small value.
+    sbi::sta::publish(h, u64::MAX);
+    assert_eq!(h.ram[0x100..0x140], sta_record(8, u64::MAX));
+
+    // Setting the record again zeroes it and restarts the sequence and
+    // the total.
+    assert_eq!(call(h, STA, 0, &[area as usize, 0, 0]), ret(0));
+    assert_eq!(h.ram[0x100..0x140], [0; 64]);
+    sbi::sta::publish(h, 3);
+    assert_eq!(h.ram[0x100..0x140], sta_record(2, 3));
+}
+
+#[test]
+fn sta_publish_forgets_a_record_no_longer_in_the_capsule() {
+    let h = &mut Fake::new();
+    let area = RAM_BASE as usize + 0xfc0;
+    assert_eq!(call(h, STA, 0, &[area, 0, 0]), ret(0));
+    h.writes.clear();
+    h.ram.truncate(0xfe0); // the capsule's memory shrank under the record
+    sbi::sta::publish(h, 10);
+    assert!(h.writes.is_empty(), "nothing written, not even the odd sequence");
+    assert!(!h.state.sta.enabled());
+    h.ram.resize(0x1000, 0);
+    sbi::sta::publish(h, 11);
+    assert!(h.writes.is_empty(), "forgotten for good");
+}
+
+#[test]
+fn sta_is_reset_with_the_vcore() {
+    let h = &mut Fake::new();
+    assert_eq!(call(h, STA, 0, &[RAM_BASE as usize, 0, 0]), ret(0));
+    sbi::sta::publish(h, 1);
+    assert!(h.state.sta.enabled());
+    h.state = VcoreState::new();
+    assert!(!h.state.sta.enabled());
+    assert_eq!(h.state.sta, sbi::sta::Sta::new());
+    assert_eq!(h.state.sta, sbi::sta::Sta::default());
+    h.writes.clear();
+    sbi::sta::publish(h, 2);
+    assert!(h.writes.is_empty());
 }
