@@ -15,10 +15,11 @@ const RAM_LEN: usize = 0x2000;
 const HARTS: [usize; 3] = [0, 1, 2];
 
 /// Extensions diosix implements or is adding, legacy ones, and others.
-const EIDS: [usize; 16] = [
+const EIDS: [usize; 17] = [
     0x10, 0x5449_4D45, 0x0073_5049, 0x5246_4E43, 0x0048_534D, 0x5352_5354, 0x4442_434E, 0x0050_4D55,
-    0x5355_5350, 0x4657_4654, 0, 1, 2, 4, 7, 8,
+    0x5355_5350, 0x4657_4654, STA, 0, 1, 2, 4, 7, 8,
 ];
+const STA: usize = 0x0053_5441;
 
 struct Fake {
     state: VcoreState,
@@ -184,6 +185,44 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(5000))]
+
+    /// STA `set_shmem` either succeeds, having zeroed exactly the 64
+    /// aligned bytes named (or disabled reporting), or changes nothing.
+    #[test]
+    fn sta_set_shmem_zeroes_its_64_bytes_or_nothing(
+        lo in prop_oneof![word(), word().prop_map(|w| w & !63)],
+        hi in prop_oneof![3 => Just(0usize), 1 => word()],
+        flags in prop_oneof![3 => Just(0usize), 1 => word()],
+    ) {
+        let h = &mut Fake::new();
+        let before = h.ram.clone();
+        let ret = match dispatch(h, Call { eid: STA, fid: 0, args: [lo, hi, flags, 0, 0, 0] }) {
+            Action::Return(ret) => ret,
+            other => return Err(TestCaseError::fail(format!("{other:?}"))),
+        };
+        let off = (lo as u64).wrapping_sub(RAM_BASE) as usize;
+        if ret != SbiRet::success(0) {
+            prop_assert_eq!(&h.ram, &before, "refused, yet memory changed");
+            prop_assert!(!h.state.sta.enabled());
+        } else if lo == usize::MAX && hi == usize::MAX {
+            prop_assert_eq!(flags, 0);
+            prop_assert!(!h.state.sta.enabled());
+            prop_assert_eq!(&h.ram, &before);
+        } else {
+            prop_assert_eq!(flags, 0);
+            prop_assert_eq!(lo % 64, 0);
+            prop_assert_eq!(hi, 0, "nothing here lies above 4 GiB");
+            prop_assert!(off + 64 <= RAM_LEN);
+            prop_assert!(h.state.sta.enabled());
+            prop_assert!(h.ram[off..off + 64].iter().all(|&b| b == 0));
+            prop_assert_eq!(&h.ram[..off], &before[..off]);
+            prop_assert_eq!(&h.ram[off + 64..], &before[off + 64..]);
+        }
+    }
 }
 
 proptest! {
