@@ -1,5 +1,7 @@
 //! The SBI (v2.0, plus FWFT from v3.0) that diosix implements for its
-//! capsules' kernels.
+//! capsules' kernels: BASE, TIME, IPI, RFENCE, HSM, SRST, DBCN, PMU, SUSP,
+//! STA, FWFT and the legacy (v0.1) calls. Not offered: CPPC, NACL, SSE,
+//! DBTR, MPXY and the PMU's snapshot shared memory.
 //!
 //! This crate decodes an `ecall` from S-mode, checks its arguments, and
 //! asks the hypervisor (through [`Host`]) to do the work; it never touches
