@@ -157,7 +157,8 @@ pub struct Mux {
 }
 
 impl Mux {
-    /// No capsules yet. `colour`: colour the tags.
+    /// No capsules yet. `colour`: colour the tags. A `const fn`, so the
+    /// hypervisor can keep its mux in a `static` behind a lock.
     pub const fn new(colour: bool) -> Mux {
         Mux {
             colour,
@@ -197,7 +198,7 @@ impl Mux {
 
     /// Forgets capsule `id`, with its pending input and recent output. If
     /// it had the focus, the focus goes to the earliest-added capsule left,
-    /// and the notice says where.
+    /// and the notice says where (or that no capsule is left).
     pub fn remove(&mut self, id: u32) -> Option<Notice> {
         let at = self.capsules.iter().position(|c| c.id == id)?;
         self.capsules.remove(at);

@@ -26,6 +26,16 @@ fn two(colour: bool) -> Mux {
     mux
 }
 
+/// The hypervisor keeps its mux in a static.
+static SHARED: std::sync::Mutex<Mux> = std::sync::Mutex::new(Mux::new(true));
+
+#[test]
+fn a_mux_can_be_a_static() {
+    let mut mux = SHARED.lock().unwrap();
+    mux.add(1, "a");
+    assert_eq!(w(&mut mux, A, b"x"), "x");
+}
+
 #[test]
 fn one_capsule_passes_untouched() {
     let mut mux = one();
