@@ -66,6 +66,8 @@ impl Term {
             let newline = b == b'\r' || b == b'\n';
             if self.start && self.parser.ground() {
                 if let Some(tag) = w.tag {
+                    // The tag goes before the line's first byte that is
+                    // not CR or LF (and before bytes held while untagged).
                     if !newline || self.held > 0 {
                         send(out, &bytes[run..i]);
                         run = i;
@@ -75,6 +77,8 @@ impl Term {
                         self.start = false;
                     }
                 } else if w.guard {
+                    // Untagged: hold back what matches `[diosix`; mark the
+                    // line if all of it does, else let it go.
                     if b == HV_PREFIX[self.held] {
                         send(out, &bytes[run..i]);
                         run = i + 1;
@@ -95,6 +99,8 @@ impl Term {
                     self.start = false;
                 }
             }
+            // Only something of ours (a tag, a break) starts a new run
+            // mid-write, and it may have switched the colours off.
             if run == i {
                 self.restore(w.style, out);
             }
