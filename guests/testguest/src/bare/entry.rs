@@ -3,8 +3,9 @@
 //!
 //! Relocation: the guest may run in any capsule's RAM, not only at its link
 //! base. An rv64 build is a PIE whose `.rela.dyn` holds only
-//! `R_RISCV_RELATIVE` entries (an address in the image); each gets the
-//! load offset added before any Rust code runs. An rv32 build has none
+//! `R_RISCV_RELATIVE` entries (an address in the image); each word they
+//! name gets its link-time value plus the load offset before any Rust code
+//! runs. An rv32 build has none
 //! (build.rs says why): loaded elsewhere it prints why it cannot run and
 //! shuts down with a failure.
 
@@ -23,11 +24,13 @@ _start:
     lla     t0, _start
     li      t1, {base}
     sub     t2, t0, t1
-    beqz    t2, 3f
     lla     t3, __rela_start
     lla     t4, __rela_end
-    beq     t3, t4, 9f
-    // Each entry: offset, info, addend (XLEN bytes each).
+    bne     t3, t4, 1f
+    beqz    t2, 3f
+    j       9f
+    // Each entry: offset, info, addend (XLEN bytes each). They are applied
+    // even at the link base: the linker leaves the words they fill as 0.
 1:  bgeu    t3, t4, 3f
     .if {xlenb} == 8
     ld      t5, 8(t3)
