@@ -9,7 +9,8 @@
 //!
 //! Then the capsule images of the manifest (`boot/capsules.toml`, or the
 //! file `DIOSIX_CAPSULES` names, an absolute path) are checked the same way
-//! and bundled: a manifest that does not parse, or an image that is
+//! and bundled (an image path in it is from the repository's top, or
+//! absolute): a manifest that does not parse, or an image that is
 //! missing, unreadable, not a kernel or of the wrong width, stops the build
 //! with the image's name and path.
 
@@ -90,7 +91,7 @@ fn bundle_images(root: &Path, arch: &str, xlen: Xlen) {
         .unwrap_or_else(|e| refuse(&format!("the capsule manifest {} is refused: {e}", manifest.display())));
     let mut table = String::from("pub static IMAGES: &[Image] = &[\n");
     for e in &entries {
-        let image = root.join(e.image_for(arch));
+        let image = e.image_path(root, arch);
         println!("cargo:rerun-if-changed={}", image.display());
         let why = match std::fs::read(&image) {
             Ok(bytes) => Kernel::parse(&bytes, xlen).err().map(|k| k.to_string()),
@@ -106,14 +107,16 @@ fn bundle_images(root: &Path, arch: &str, xlen: Xlen) {
             ));
         }
         table.push_str(&format!(
-            "    Image {{ name: {:?}, bytes: include_bytes!({:?}), ram_mib: {}, vcores: {}, autostart: {}, on_death: OnDeath::{:?}, restart_limit: {} }},\n",
+            "    Image {{ name: {:?}, bytes: include_bytes!({:?}), ram_mib: {}, vcores: {}, autostart: {}, on_death: OnDeath::{:?}, restart_limit: {}, bootargs: {:?} }},\n",
             e.name,
             image.display().to_string(),
             e.ram_mib,
             e.vcores,
             e.autostart,
             e.on_death,
-            e.restart_limit
+            e.restart_limit,
+            // Printable ASCII (the manifest checks it): Debug is a valid literal.
+            e.bootargs
         ));
     }
     table.push_str("];\n");

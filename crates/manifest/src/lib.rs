@@ -6,12 +6,13 @@
 //! ```toml
 //! [[capsule]]
 //! name = "hello"                          # letters, digits, - and _
-//! image = "boot/capsules/{arch}/hello"    # from the repository's top; {arch} = riscv64gc, ...
+//! image = "boot/capsules/{arch}/hello"    # from the repository's top, or absolute; {arch} = riscv64gc, ...
 //! ram_mib = 64
 //! vcores = 1
 //! autostart = true                        # start right after the boot capsule
 //! on_death = "restart"                    # or "stop" (the default)
 //! restart_limit = 3                       # restarts before it stays stopped
+//! bootargs = "console=hvc0 quiet"          # the kernel's command line (default: empty)
 //! ```
 //!
 //! Built for a bare-metal target (as `cargo build --target
@@ -23,6 +24,7 @@
 #![cfg(not(target_os = "none"))]
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -30,6 +32,8 @@ use serde::Deserialize;
 pub const MAX_IMAGES: usize = 16;
 /// Longest capsule name, in bytes.
 pub const MAX_NAME: usize = 32;
+/// Longest capsule command line, in bytes.
+pub const MAX_BOOTARGS: usize = 1024;
 
 /// What to do when a capsule dies.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -47,8 +51,8 @@ pub enum OnDeath {
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     pub name: String,
-    /// The image's path, relative to the repository's top; `{arch}` stands
-    /// for the target's arch name.
+    /// The image's path, relative to the repository's top or absolute;
+    /// `{arch}` stands for the target's arch name.
     pub image: String,
     pub ram_mib: u32,
     #[serde(default = "one")]
@@ -59,6 +63,11 @@ pub struct Entry {
     pub on_death: OnDeath,
     #[serde(default)]
     pub restart_limit: u32,
+    /// The capsule kernel's command line (its device tree's
+    /// `/chosen/bootargs`); empty when unset, and the hypervisor then
+    /// chooses one. Printable ASCII, at most [`MAX_BOOTARGS`] bytes.
+    #[serde(default)]
+    pub bootargs: String,
 }
 
 fn one() -> u32 {
@@ -69,6 +78,12 @@ impl Entry {
     /// The image path for `arch`.
     pub fn image_for(&self, arch: &str) -> String {
         self.image.replace("{arch}", arch)
+    }
+
+    /// Where the image for `arch` is: under `root` (the repository's top)
+    /// unless the manifest gives an absolute path.
+    pub fn image_path(&self, root: &Path, arch: &str) -> PathBuf {
+        root.join(self.image_for(arch))
     }
 }
 
@@ -93,6 +108,9 @@ pub enum Error {
     BadSize { name: String, what: &'static str },
     /// A restart limit without `on_death = "restart"`.
     LimitWithoutRestart(String),
+    /// A command line that is too long or holds a NUL or another byte
+    /// that is not printable ASCII.
+    BadBootargs { name: String, why: String },
     TooMany(usize),
 }
 
@@ -109,6 +127,7 @@ impl fmt::Display for Error {
             Error::LimitWithoutRestart(n) => {
                 write!(f, "capsule {n:?}: restart_limit is set but on_death is not \"restart\"")
             }
+            Error::BadBootargs { name, why } => write!(f, "capsule {name:?}: bootargs {why}"),
             Error::TooMany(n) => write!(f, "{n} capsules listed; at most {MAX_IMAGES} can be bundled"),
         }
     }
@@ -147,8 +166,26 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, Error> {
         if e.restart_limit != 0 && e.on_death != OnDeath::Restart {
             return Err(Error::LimitWithoutRestart(e.name.clone()));
         }
+        if let Some(why) = bootargs_problem(&e.bootargs) {
+            return Err(Error::BadBootargs { name: e.name.clone(), why });
+        }
     }
     Ok(entries)
+}
+
+/// What is wrong with a command line, if anything: it goes into a device
+/// tree string (no NUL) and a generated Rust literal, and kernels expect
+/// plain text.
+fn bootargs_problem(args: &str) -> Option<String> {
+    if args.len() > MAX_BOOTARGS {
+        return Some(format!("is {} bytes long; at most {MAX_BOOTARGS} are allowed", args.len()));
+    }
+    let (at, c) = args.char_indices().find(|&(_, c)| !(' '..='~').contains(&c))?;
+    Some(if c == '\0' {
+        format!("holds a NUL at byte {at}")
+    } else {
+        format!("holds {c:?} at byte {at}; use printable ASCII only (no tabs or newlines)")
+    })
 }
 
 #[cfg(test)]
@@ -169,6 +206,7 @@ mod tests {
         image = "/abs/db"
         ram_mib = 128
         vcores = 2
+        bootargs = "diosix.test=ticks:30 quiet"
     "#;
 
     #[test]
@@ -178,7 +216,40 @@ mod tests {
         assert_eq!(e[0].image_for("riscv64gc"), "boot/capsules/riscv64gc/hello");
         assert_eq!((e[0].vcores, e[0].autostart, e[0].on_death, e[0].restart_limit), (1, true, OnDeath::Restart, 3));
         assert_eq!((e[1].vcores, e[1].autostart, e[1].on_death, e[1].restart_limit), (2, false, OnDeath::Stop, 0));
+        assert_eq!((e[0].bootargs.as_str(), e[1].bootargs.as_str()), ("", "diosix.test=ticks:30 quiet"));
         assert_eq!(parse("").unwrap(), []);
+    }
+
+    #[test]
+    fn image_paths_are_from_the_top_unless_absolute() {
+        let e = parse(GOOD).unwrap();
+        let root = Path::new("/src/diosix");
+        assert_eq!(e[0].image_path(root, "riscv32imac"), Path::new("/src/diosix/boot/capsules/riscv32imac/hello"));
+        assert_eq!(e[1].image_path(root, "riscv64gc"), Path::new("/abs/db"));
+        let tmp = parse("[[capsule]]\nname = \"t\"\nimage = \"/tmp/x/{arch}/testguest\"\nram_mib = 16\n").unwrap();
+        assert_eq!(tmp[0].image_path(root, "riscv64imac"), Path::new("/tmp/x/riscv64imac/testguest"));
+    }
+
+    #[test]
+    fn bootargs_are_printable_ascii_of_bounded_length() {
+        let with = |args: &str| format!("[[capsule]]\nname = \"k\"\nimage = \"x\"\nram_mib = 8\nbootargs = {args}\n");
+        let longest = "a".repeat(MAX_BOOTARGS);
+        assert_eq!(parse(&with(&format!("\"{longest}\""))).unwrap()[0].bootargs, longest);
+        // Quotes and backslashes are printable: they must survive into the generated table.
+        assert_eq!(parse(&with(r#"'root="/dev/vda" a\b ~'"#)).unwrap()[0].bootargs, r#"root="/dev/vda" a\b ~"#);
+        assert_eq!(parse(&with("\"\"")).unwrap()[0].bootargs, "");
+        for (args, says) in [
+            (format!("\"{longest}b\""), "capsule \"k\": bootargs is 1025 bytes long; at most 1024 are allowed"),
+            ("\"a\\u0000b\"".to_string(), "capsule \"k\": bootargs holds a NUL at byte 1"),
+            ("\"a\\tb\"".to_string(), "capsule \"k\": bootargs holds '\\t' at byte 1; use printable ASCII only"),
+            ("\"a\\nb\"".to_string(), "holds '\\n' at byte 1"),
+            ("\"caf\u{e9}\"".to_string(), "holds '\u{e9}' at byte 3"),
+            ("\"\\u007f\"".to_string(), "holds '\\u{7f}' at byte 0"),
+        ] {
+            let why = refused(&with(&args));
+            assert!(why.contains(says), "{args}: {why}");
+        }
+        assert!(refused(&with("3")).contains("bootargs"), "{}", refused(&with("3")));
     }
 
     fn refused(text: &str) -> String {

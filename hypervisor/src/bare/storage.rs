@@ -20,6 +20,10 @@ pub struct Image {
     pub autostart: bool,
     pub on_death: OnDeath,
     pub restart_limit: u32,
+    /// The kernel's command line from the manifest; empty when it gives
+    /// none (the hypervisor then picks one, as for the boot capsule).
+    #[allow(dead_code)] // read once capsules other than the boot one start
+    pub bootargs: &'static str,
 }
 
 include!(concat!(env!("OUT_DIR"), "/storage.rs"));

@@ -43,7 +43,12 @@ static MAIN_HART: AtomicUsize = AtomicUsize::new(0);
 
 /// The capsule as its device tree describes it.
 pub struct Ram {
+    /// The capsule's RAM, `base..end` (its tree's first memory range).
+    pub base: usize,
     pub end: usize,
+    /// Where the device tree is (a1 at entry), and its size from its header.
+    pub tree: usize,
+    pub tree_size: usize,
     pub harts: [usize; 16],
     pub hart_count: usize,
     pub timebase: u64,
@@ -61,7 +66,10 @@ pub fn read_tree(dtb: usize) -> (&'static str, Ram) {
     let fdt = Fdt::parse(blob).expect("the capsule's device tree parses");
     let p = Platform::from_fdt(&fdt).expect("the capsule's device tree describes RAM and harts");
     let mut ram = Ram {
+        base: p.ram[0].start() as usize,
         end: p.ram[0].end() as usize,
+        tree: dtb,
+        tree_size: size,
         harts: [0; 16],
         hart_count: 0,
         timebase: p.timebase_hz.unwrap_or(10_000_000),
@@ -117,14 +125,19 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "console" => console(&ram),
         "srst" => srst(),
         "die" => die(),
+        "zeroed" => super::multi::zeroed(&ram),
+        "crash" => super::multi::crash(),
         s if s == "fuzz" || s.starts_with("fuzz:") => super::fuzz::run(s, hart, &ram),
         "hext" => super::hext::run(hart, check),
         "spoof" => super::hostile::spoof(),
         "top-ecall" => super::hostile::top_ecall(check),
         "stop-all" => super::hostile::stop_all(),
-        s => match s.strip_prefix("isolation:") {
-            Some(what) => isolation(hart, what, &ram),
-            None => check("scenario", false, format_args!("unknown scenario {s}")),
+        s => match s.split_once(':') {
+            Some(("isolation", what)) => isolation(hart, what, &ram),
+            Some(("ticks", n)) => super::multi::ticks(hart, &ram, n),
+            Some(("spin", ms)) => super::multi::spin(&ram, ms),
+            Some(("attack", range)) => super::multi::attack(hart, &ram, range),
+            _ => check("scenario", false, format_args!("unknown scenario {s}")),
         },
     }
 }
@@ -370,7 +383,7 @@ fn srst() -> bool {
 
 /// Breaks its own trap handling and then faults: the hypervisor must
 /// stop the capsule (there is nowhere to reflect the fault to).
-fn die() -> bool {
+pub(super) fn die() -> bool {
     say!("testguest: faulting with no trap handler");
     // SAFETY: deliberately removes our trap vector, then makes an access
     // the hypervisor refuses; nothing after this is expected to run.
@@ -379,15 +392,93 @@ fn die() -> bool {
     check("the capsule was stopped", false, format_args!("execution went on"))
 }
 
-fn load(addr: usize) {
+/// A 32-bit load; 0 if it faulted (the handler skips it).
+fn load(addr: usize) -> usize {
+    let mut value = 0;
     // SAFETY: a deliberate load that the hypervisor's PMP must stop; the
     // fault handler skips it.
-    unsafe { asm!(".option push", ".option norvc", "lw {0}, 0({1})", ".option pop", out(reg) _, in(reg) addr) };
+    unsafe { asm!(".option push", ".option norvc", "lw {0}, 0({1})", ".option pop", inout(reg) value, in(reg) addr) };
+    value
 }
 
-fn store(addr: usize) {
+fn store(addr: usize, value: usize) {
     // SAFETY: a deliberate store that PMP must stop; the handler skips it.
-    unsafe { asm!(".option push", ".option norvc", "sw zero, 0({0})", ".option pop", in(reg) addr) };
+    unsafe { asm!(".option push", ".option norvc", "sw {1}, 0({0})", ".option pop", in(reg) addr, in(reg) value) };
+}
+
+/// One way of touching memory the capsule must not reach.
+#[derive(Clone, Copy)]
+pub(super) enum Access {
+    Load,
+    /// A 32-bit store of this value.
+    Store(usize),
+    /// A call into it: an instruction fetch.
+    Fetch,
+}
+
+impl Access {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Access::Load => "load",
+            Access::Store(_) => "store",
+            Access::Fetch => "fetch",
+        }
+    }
+
+    /// The access fault that must answer it: load, store/AMO or
+    /// instruction access fault.
+    fn fault(self) -> usize {
+        match self {
+            Access::Load => 5,
+            Access::Store(_) => 7,
+            Access::Fetch => 1,
+        }
+    }
+}
+
+/// What a [`probe`] came to, as this hart's trap handler saw it.
+pub(super) struct Outcome {
+    exceptions: usize,
+    cause: usize,
+    tval: usize,
+    /// What a load read (0 if it faulted).
+    pub value: usize,
+}
+
+impl Outcome {
+    /// Exactly one exception: `access`'s own access fault, at `target`.
+    pub(super) fn contained(&self, access: Access, target: usize) -> bool {
+        self.exceptions == 1 && self.cause == access.fault() && self.tval == target
+    }
+}
+
+impl core::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.exceptions {
+            0 => write!(f, "no exception"),
+            1 => write!(f, "cause {}, tval {:#x}", self.cause, self.tval),
+            n => write!(f, "{n} exceptions, the last cause {}, tval {:#x}", self.cause, self.tval),
+        }
+    }
+}
+
+/// Makes `access` at `target`, an address outside the capsule; the fault
+/// must come back to this kernel's handler and execution go on.
+pub(super) fn probe(hart: usize, access: Access, target: usize) -> Outcome {
+    let seen = &SEEN[hart % 16];
+    let before = seen.exceptions.load(Ordering::SeqCst);
+    let mut value = 0;
+    match access {
+        Access::Load => value = load(target),
+        Access::Store(v) => store(target, v),
+        Access::Fetch => trap::fetch(target),
+    }
+    Outcome {
+        exceptions: seen.exceptions.load(Ordering::SeqCst) - before,
+        cause: seen.cause.load(Ordering::SeqCst),
+        tval: seen.tval.load(Ordering::SeqCst),
+        value,
+    }
 }
 
 /// An access the capsule must not be able to make: the fault must come
@@ -418,13 +509,9 @@ fn isolation(hart: usize, what: &str, ram: &Ram) -> bool {
         other => return check("isolation target", false, format_args!("unknown target {other}")),
     };
     let mut ok = true;
-    for (kind, cause) in [("load", 5), ("store", 7)] {
-        let before = seen.exceptions.load(Ordering::SeqCst);
-        if kind == "load" { load(target) } else { store(target) }
-        let got = seen.cause.load(Ordering::SeqCst);
-        let tval = seen.tval.load(Ordering::SeqCst);
-        ok &= check(kind, seen.exceptions.load(Ordering::SeqCst) == before + 1 && got == cause && tval == target,
-            format_args!("{what} at {target:#x}: cause {got}, tval {tval:#x}"));
+    for access in [Access::Load, Access::Store(0)] {
+        let got = probe(hart, access, target);
+        ok &= check(access.name(), got.contained(access, target), format_args!("{what} at {target:#x}: {got}"));
     }
     say!("testguest: still running after touching {what}");
     ok

@@ -1,8 +1,9 @@
 //! The test guest's S-mode trap handler: records what arrived, skips a
-//! faulting instruction, and acknowledges interrupts.
+//! faulting instruction (or, for a [`fetch`] probe, returns from the
+//! probe's call), and acknowledges interrupts.
 
 use core::arch::{asm, global_asm};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Per hart: the last exception's cause and tval, and interrupt counts.
 pub struct Seen {
@@ -12,6 +13,8 @@ pub struct Seen {
     pub timer_irqs: AtomicUsize,
     pub soft_irqs: AtomicUsize,
     pub timer_at: AtomicUsize,
+    /// A [`fetch`] probe is under way: its exception resumes at `ra`.
+    pub fetch_probe: AtomicBool,
 }
 
 pub static SEEN: [Seen; 16] = [const {
@@ -22,6 +25,7 @@ pub static SEEN: [Seen; 16] = [const {
         timer_irqs: AtomicUsize::new(0),
         soft_irqs: AtomicUsize::new(0),
         timer_at: AtomicUsize::new(0),
+        fetch_probe: AtomicBool::new(false),
     }
 }; 16];
 
@@ -43,6 +47,7 @@ testguest_trap:
     csrr    a0, scause
     csrr    a1, stval
     csrr    a2, sepc
+    mv      a3, ra
     call    {handler}
     csrw    sepc, a0
     .irp n, 1,5,6,7,10,11,12,13,14,15,16,17,28,29,30,31
@@ -82,7 +87,24 @@ pub fn enable(sie_bits: usize) {
     unsafe { asm!("csrs sie, {0}", "csrsi sstatus, 2", in(reg) sie_bits) };
 }
 
-extern "C" fn handle(cause: usize, tval: usize, epc: usize) -> usize {
+/// Calls `target` as code: an instruction fetch the capsule must not be
+/// able to make. The exception it raises is recorded as any other, and the
+/// handler resumes here, at the call's return address, since there is no
+/// instruction at the faulting pc to step over.
+pub fn fetch(target: usize) {
+    let seen = &SEEN[hart() % 16];
+    seen.fetch_probe.store(true, Ordering::SeqCst);
+    // SAFETY: `target` lies outside the capsule, so the fetch faults and
+    // the handler returns to the instruction after the jalr with only the
+    // caller-saved registers (declared clobbered) changed. Were isolation
+    // broken, whatever ran there could do anything; the probe is for
+    // finding that out.
+    unsafe { asm!("jalr ra, 0({0})", in(reg) target, clobber_abi("C")) };
+    seen.fetch_probe.store(false, Ordering::SeqCst);
+}
+
+/// `ra`: the interrupted code's return address, for a [`fetch`] probe.
+extern "C" fn handle(cause: usize, tval: usize, epc: usize, ra: usize) -> usize {
     let seen = &SEEN[hart() % 16];
     let interrupt = cause >> (usize::BITS - 1) != 0;
     let code = cause & !(1 << (usize::BITS - 1));
@@ -106,6 +128,9 @@ extern "C" fn handle(cause: usize, tval: usize, epc: usize) -> usize {
     seen.cause.store(cause, Ordering::SeqCst);
     seen.tval.store(tval, Ordering::SeqCst);
     seen.exceptions.fetch_add(1, Ordering::SeqCst);
+    if seen.fetch_probe.swap(false, Ordering::SeqCst) {
+        return ra;
+    }
     // Skip the faulting instruction: 2 bytes if compressed, else 4.
     // SAFETY: epc is the address of an instruction we executed.
     let low = unsafe { (epc as *const u16).read_volatile() };
