@@ -19,6 +19,8 @@ mod bare {
     pub mod csr;
     pub mod emulate;
     pub mod entry;
+    pub mod exits;
+    pub mod fpu;
     pub mod guest;
     pub mod gpio_sifive;
     pub mod harts;
@@ -35,7 +37,10 @@ mod bare {
     pub mod report;
     pub mod sbi_host;
     pub mod sbi_state;
+    pub mod sched;
     pub mod settings;
+    pub mod sstate;
+    pub mod sta;
     pub mod storage;
     pub mod supervisor;
     pub mod timer;

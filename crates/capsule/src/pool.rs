@@ -109,6 +109,22 @@ impl RamPool {
         Ok(r)
     }
 
+    /// Exactly `size` bytes at `start` (a capsule whose kernel is linked
+    /// to run there), if `start` is a multiple of `align` and the whole
+    /// range is free; else, as [`RamPool::take`], from the smallest piece
+    /// that holds them. Nothing changes if neither works.
+    pub fn take_preferring(&mut self, start: u64, size: u64, align: u64) -> Result<Range, LayoutError> {
+        if start.is_multiple_of(align)
+            && size.is_multiple_of(align)
+            && let Ok(r) = Range::new(start, size)
+            && self.free.iter().any(|p| p.contains_range(&r))
+        {
+            self.remove(r);
+            return Ok(r);
+        }
+        self.take(size, align)
+    }
+
     /// Returns `r` to the pool, merging it with the pieces it touches.
     /// Refused, changing nothing, if any of it is free already.
     pub fn give_back(&mut self, r: Range) -> Result<(), GiveBackError> {

@@ -1,6 +1,7 @@
 //! The RAM pool under random takes and give-backs: free pieces stay
 //! sorted, disjoint and merged, never cover reserved RAM or a capsule's,
-//! and every byte taken comes back.
+//! and every byte taken comes back. A take that prefers a start gets it
+//! exactly when that range is free.
 
 use capsule::RamPool;
 use memrange::Range;
@@ -25,17 +26,27 @@ proptest! {
     #[test]
     fn takes_and_give_backs_keep_the_pool_whole(
         holes in prop::collection::vec((0u64..512, 1u64..32), 0..4),
-        ops in prop::collection::vec((any::<bool>(), 1u64..96, any::<prop::sample::Index>()), 1..40),
+        ops in prop::collection::vec((any::<bool>(), 1u64..96, any::<prop::sample::Index>(), prop::option::of(0u64..256)), 1..40),
     ) {
         let ram = Range::new(0x8000_0000, 512 * MIB).unwrap();
         let reserved: Vec<Range> = holes.iter().map(|&(at, size)| Range::new(0x8000_0000 + at * MIB, size * MIB).unwrap()).collect();
         let mut pool = RamPool::new(&[ram], &reserved);
         let start = pool.free_bytes();
         let mut taken: Vec<Range> = Vec::new();
-        for (take, mib, which) in ops {
+        for (take, mib, which, at) in ops {
             if take || taken.is_empty() {
                 let before = pool.clone();
-                match pool.take(mib * 2 * MIB, 2 * MIB) {
+                let size = mib * 2 * MIB;
+                let wanted = at.map(|a| 0x8000_0000 + a * 2 * MIB);
+                let got = match wanted {
+                    Some(w) => pool.take_preferring(w, size, 2 * MIB),
+                    None => pool.take(size, 2 * MIB),
+                };
+                if let (Some(w), Ok(r)) = (wanted, &got) {
+                    let free_there = Range::new(w, size).is_ok_and(|want| before.pieces().iter().any(|p| p.contains_range(&want)));
+                    prop_assert_eq!(free_there, r.start() == w, "the preferred start was {} but not taken", if free_there { "free" } else { "taken" });
+                }
+                match got {
                     Ok(r) => {
                         prop_assert_eq!(r.size(), mib * 2 * MIB);
                         prop_assert!(r.start() % (2 * MIB) == 0);

@@ -7,7 +7,7 @@ use memrange::Range;
 
 use super::console::{self, println};
 use super::phys::Phys;
-use super::{capsule, clint, cpu, harts, heap, layout, machine, pmp, power, report, supervisor, vcore};
+use super::{capsule, clint, cpu, harts, heap, layout, machine, pmp, power, report, sched, storage, supervisor, timer};
 
 /// Why a hart whose timer compare register fails its check is left out.
 const TIMER_BROKEN: &str = "its timer does not work (a deadline in the future or the past does not show in \
@@ -92,21 +92,18 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     report::print_supervisor(supervisor::bytes());
     report::print_storage();
 
-    let hz = platform.timebase_hz.unwrap_or(10_000_000);
-    match capsule::create_boot(&platform, tree, hart) {
-        Ok(c) if c.first_vcore == hart => vcore::start_boot(hart, c, hz),
-        Ok(c) => {
-            // This hart cannot run a vcore: the first one starts on
-            // another, and this hart only waits.
-            println!("[diosix] hart {hart} cannot run vcores: the boot capsule starts on hart {}", c.first_vcore);
-            vcore::hand_boot_to(c.first_vcore, c, hz);
-            cpu::park()
-        }
-        Err(e) => {
-            println!("[diosix] cannot create the boot capsule: {e}");
-            power::exit(2)
-        }
+    timer::init(platform.timebase_hz.unwrap_or(10_000_000));
+    if let Err(e) = capsule::create_boot(&platform, tree) {
+        println!("[diosix] cannot create the boot capsule: {e}");
+        power::exit(2)
     }
+    capsule::autostart(storage::IMAGES);
+    if !harts::is_online(hart) {
+        // This hart cannot run vcores: the others run them.
+        println!("[diosix] hart {hart} cannot run vcores; the other harts run the capsules");
+        cpu::park()
+    }
+    sched::start(hart)
 }
 
 /// The other harts' Rust entry: check in, wait for the boot hart to set up
@@ -124,7 +121,7 @@ pub extern "C" fn secondary_main(hart: usize, _dtb: usize) -> ! {
         cpu::park();
     }
     harts::check_in(hart);
-    vcore::park(hart)
+    sched::start(hart)
 }
 
 /// The platform, and where the firmware's device tree lies (to keep).

@@ -16,6 +16,10 @@ use core::fmt::{self, Write};
 
 use devtree::{Console, UartKind};
 
+use conmux::{Mux, Source};
+
+use super::capsule::Capsule;
+use super::settings::CONSOLE_COLOUR as COLOUR;
 use super::uart_ns16550::Regs;
 use super::{htif, machine, uart_sifive};
 
@@ -25,7 +29,6 @@ const EARLY: Device = Device::Ns16550(EARLY_REGS);
 
 /// The console device, once chosen.
 static CHOSEN: spin::Once<Device> = spin::Once::new();
-static LOCK: spin::Mutex<()> = spin::Mutex::new(());
 
 /// Polls for room in the UART before a byte is dropped: ample for a UART
 /// that is there (a byte leaves a 115200-baud line in under 100 us).
@@ -124,14 +127,8 @@ impl Write for Device {
 }
 
 pub fn print(args: fmt::Arguments) {
-    let _guard = LOCK.lock();
-    let mut uart = Device::now();
-    // A capsule's held-back line start goes out first; after our line the
-    // capsule's next byte starts a line of its own.
-    let mut line = LINE.lock();
-    HV_PREFIX[..line.held].iter().for_each(|&c| uart.put(c));
-    *line = LineState { at_start: true, held: 0 };
-    let _ = uart.write_fmt(args);
+    let mut mux = MUX.lock();
+    let _ = HvWriter { mux: &mut mux, device: Device::now() }.write_fmt(args);
 }
 
 /// Waits (bounded) until the console has sent everything: before the
@@ -159,55 +156,82 @@ macro_rules! force_println {
 pub(crate) use {force_println, println};
 
 
-/// The hypervisor's own messages start their line with this. A capsule's
-/// line that starts with it too gets [`CAPSULE_MARK`] in front, so that
-/// nothing a capsule prints can pass for the hypervisor speaking.
-const HV_PREFIX: &[u8] = b"[diosix";
-const CAPSULE_MARK: &[u8] = b"[capsule] ";
+/// Every capsule's output and input, and the hypervisor's own lines,
+/// through the multiplexer (`conmux`): lines tagged by capsule once there
+/// are two, never two sources within one line, input to the capsule with
+/// the focus. Its lock is the console's: whole writes go out together.
+static MUX: spin::Mutex<Mux> = spin::Mutex::new(Mux::new(COLOUR));
 
-/// Where the capsules' output stands: at the start of a line, and how many
-/// bytes of [`HV_PREFIX`] it has matched there and holds back.
-struct LineState {
-    at_start: bool,
-    held: usize,
+/// The hypervisor's formatted output, each `\n` sent as CR LF.
+struct HvWriter<'a> {
+    mux: &'a mut Mux,
+    device: Device,
 }
 
-static LINE: spin::Mutex<LineState> = spin::Mutex::new(LineState { at_start: true, held: 0 });
-
-/// Writes a capsule's bytes as they are (the capsule's kernel already
-/// turns its newlines into CR LF), except that a line beginning like the
-/// hypervisor's messages is marked as the capsule's.
-pub fn write_bytes(bytes: &[u8]) {
-    let _guard = LOCK.lock();
-    let mut line = LINE.lock();
-    let uart = Device::now();
-    for &b in bytes {
-        if line.at_start {
-            if b == HV_PREFIX[line.held] {
-                line.held += 1;
-                if line.held == HV_PREFIX.len() {
-                    CAPSULE_MARK.iter().chain(HV_PREFIX).for_each(|&c| uart.put(c));
-                    line.held = 0;
-                    line.at_start = false;
-                }
-                continue;
+impl Write for HvWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let device = self.device;
+        let mut out = |b: &[u8]| b.iter().for_each(|&c| device.put(c));
+        for (i, part) in s.split('\n').enumerate() {
+            if i > 0 {
+                self.mux.write(Source::Hypervisor, b"\r\n", &mut out);
             }
-            HV_PREFIX[..line.held].iter().for_each(|&c| uart.put(c));
-            line.held = 0;
-            line.at_start = false;
+            if !part.is_empty() {
+                self.mux.write(Source::Hypervisor, part.as_bytes(), &mut out);
+            }
         }
-        uart.put(b);
-        if b == b'\n' || b == b'\r' {
-            line.at_start = true;
-        }
+        Ok(())
     }
 }
 
+/// A capsule now exists: its output is tagged once there are two, and
+/// with the second the hypervisor says where input goes and how to move it.
+pub fn capsule_added(c: &Capsule) {
+    let notice = {
+        let mut mux = MUX.lock();
+        let was_alone = mux.focus().is_some() && !c.boot;
+        mux.add(c.id, &c.name);
+        was_alone.then(|| mux.notice())
+    };
+    if let Some(n) = notice {
+        println!("[diosix] {n}");
+    }
+}
 
-/// A byte of input, if one has arrived. Under the console lock: two harts
-/// polling at once could otherwise both see "data ready" and one of them
-/// read the receive register empty (a NUL).
-pub fn read_byte() -> Option<u8> {
-    let _guard = LOCK.lock();
-    Device::now().get()
+/// A capsule has ended: its queued input and recent output go.
+pub fn capsule_removed(c: &Capsule) {
+    let notice = MUX.lock().remove(c.id);
+    if let Some(n) = notice {
+        println!("[diosix] {n}");
+    }
+}
+
+/// Output from capsule `c`.
+pub fn capsule_write(c: &Capsule, bytes: &[u8]) {
+    let device = Device::now();
+    MUX.lock().write(Source::Capsule(c.id), bytes, &mut |b: &[u8]| b.iter().for_each(|&x| device.put(x)));
+}
+
+/// Input for capsule `c`: what was typed while it had the focus.
+pub fn capsule_read(c: &Capsule, buf: &mut [u8]) -> usize {
+    pump();
+    MUX.lock().read(c.id, buf)
+}
+
+/// Reads what was typed and routes it: to the focused capsule's queue,
+/// or, for the focus key, to moving the focus (which is announced).
+/// Capsules that poll their console pump it; the hypervisor's tick does
+/// too, so the focus key works while the focused capsule never reads.
+pub fn pump() {
+    let device = Device::now();
+    loop {
+        let notice = {
+            let mut mux = MUX.lock();
+            let Some(b) = device.get() else { return };
+            mux.input(b)
+        };
+        if let Some(n) = notice {
+            println!("[diosix] {n}");
+        }
+    }
 }

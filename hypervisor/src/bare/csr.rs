@@ -44,7 +44,9 @@ macro_rules! csr_rw {
 }
 
 csr_rw!(mstatus, mie, mip, mcause, mtval, medeleg, mideleg, mcounteren, mvendorid, marchid, mimpid,
-        stvec, scause, stval, sepc, satp, scounteren, misa);
+        stvec, scause, stval, sepc, satp, scounteren, misa, sstatus, sie, sip, sscratch);
+// senvcfg (privileged spec 1.12), touched only on harts that have it.
+csr_rw!(senvcfg = 0x10a);
 
 // The H extension's CSRs, touched only on harts whose misa has H: mtval2,
 // mtinst, hstatus, htval, htinst.
@@ -65,11 +67,8 @@ pub const SPIE: usize = 1 << 5;
 pub const SPP: usize = 1 << 8;
 pub const MPP_MASK: usize = 3 << 11;
 pub const MPP_S: usize = 1 << 11;
-pub const VS_MASK: usize = 3 << 9;
 pub const FS_MASK: usize = 3 << 13;
 pub const MPRV: usize = 1 << 17;
-pub const SUM: usize = 1 << 18;
-pub const MXR: usize = 1 << 19;
 pub const TVM: usize = 1 << 20;
 pub const TW: usize = 1 << 21;
 pub const TSR: usize = 1 << 22;

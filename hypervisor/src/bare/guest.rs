@@ -1,27 +1,26 @@
-//! Crossing between the hypervisor (M-mode) and a capsule (S/U-mode).
+//! Crossing between the hypervisor (M-mode) and a capsule (S/U-mode), and
+//! the hypervisor's access to a capsule's RAM.
 //!
-//! Each hart has a [`Context`]. While a capsule runs on the hart,
-//! `mscratch` holds the context's address; while the hypervisor runs,
-//! `mscratch` is zero. The trap vector uses that to tell a capsule's trap
-//! (save the capsule's registers, switch to this hart's hypervisor stack,
-//! call [`super::vcore::guest_trap`]) from a fault in the hypervisor itself
-//! (fatal). Only the general registers and the pc are saved: the capsule's
-//! S-mode CSRs and FP registers stay in the hart, untouched, because each
-//! vcore is pinned to one hart.
+//! Each vcore has a [`Context`]. While a vcore runs on a hart, `mscratch`
+//! holds its context's address; while the hypervisor runs, `mscratch` is
+//! zero. The trap vector uses that to tell a capsule's trap (save the
+//! vcore's registers, switch to this hart's hypervisor stack, call
+//! `exits::guest_trap`) from a fault in the hypervisor itself (fatal).
+//! Only the general registers and the pc are saved here; the scheduler
+//! switches the S-mode CSRs and FP registers when the hart changes vcore.
 
 use core::arch::global_asm;
-use core::cell::UnsafeCell;
 
-use super::layout::{self, MAX_HARTS};
+use super::capsule::Capsule;
 
-/// A capsule's registers while the hypervisor handles its trap.
+/// A vcore's registers while the hypervisor handles its trap.
 #[repr(C)]
 pub struct Context {
     /// x0..x31 (x0 unused).
     pub regs: [usize; 32],
-    /// Where the capsule resumes (mepc).
+    /// Where the vcore resumes (mepc).
     pub pc: usize,
-    /// Top of this hart's hypervisor stack.
+    /// Top of the hypervisor stack of the hart running it.
     pub hv_sp: usize,
 }
 
@@ -32,25 +31,9 @@ impl Context {
     pub const A7: usize = 17;
 }
 
-struct Contexts(UnsafeCell<[Context; MAX_HARTS]>);
-
-// SAFETY: each hart only ever touches its own slot (indexed by its own
-// hart id), so there is no sharing between harts.
-unsafe impl Sync for Contexts {}
-
-static CONTEXTS: Contexts = Contexts(UnsafeCell::new(
-    [const { Context { regs: [0; 32], pc: 0, hv_sp: 0 } }; MAX_HARTS],
-));
-
-/// The calling hart's context.
-///
-/// # Safety
-/// `hart` must be the calling hart's id, and the caller must not hold
-/// another reference to it (the trap path hands out one at a time).
-pub unsafe fn context(hart: usize) -> &'static mut Context {
-    // SAFETY: per the contract, only this hart uses this slot, once at a time.
-    unsafe { &mut (*CONTEXTS.0.get())[hart] }
-}
+// The trap vector's slot numbers.
+const _: () = assert!(core::mem::offset_of!(Context, pc) == 32 * core::mem::size_of::<usize>());
+const _: () = assert!(core::mem::offset_of!(Context, hv_sp) == 33 * core::mem::size_of::<usize>());
 
 global_asm!(
     r#"
@@ -126,7 +109,7 @@ diosix_enter_guest:
     mret
     "#,
     xlenb = const core::mem::size_of::<usize>(),
-    guest_trap = sym super::vcore::guest_trap,
+    guest_trap = sym super::exits::guest_trap,
     fatal = sym super::trap::fatal_trap,
 );
 
@@ -136,11 +119,40 @@ unsafe extern "C" {
     fn enter_guest_asm(ctx: *mut Context) -> !;
 }
 
-/// Resumes (or first starts) the capsule on this hart from `ctx`. The
-/// privilege it returns to is mstatus.MPP, which the caller has set.
-pub fn enter(hart: usize, ctx: &'static mut Context) -> ! {
-    ctx.hv_sp = layout::stack_top(hart);
-    // SAFETY: ctx is this hart's context with a valid pc; mstatus.MPP and
-    // the PMP window were set up by the caller for the capsule.
+/// Enters the vcore whose context is `ctx` on this hart. The scheduler
+/// has loaded its S-mode state, mstatus.MPP and the PMP window, and set
+/// `hv_sp` to this hart's stack.
+pub fn enter(ctx: &mut Context) -> ! {
+    // SAFETY: ctx is the context of the vcore this hart owns, with a valid
+    // pc and hv_sp; everything else the capsule needs is loaded.
     unsafe { enter_guest_asm(ctx) }
+}
+
+/// Copies `buf.len()` bytes of capsule `c`'s RAM at `addr` into `buf`;
+/// false (and nothing read) unless they all lie in its RAM.
+pub fn read(c: &Capsule, addr: u64, buf: &mut [u8]) -> bool {
+    if !c.owns(addr, buf.len() as u64) {
+        return false;
+    }
+    for (i, b) in buf.iter_mut().enumerate() {
+        // SAFETY: the bytes lie inside the capsule's RAM (checked above),
+        // which M-mode reaches at the same addresses. They are read one
+        // volatile byte at a time, never through a reference, because the
+        // capsule's vcores may write them meanwhile.
+        *b = unsafe { ((addr as usize + i) as *const u8).read_volatile() };
+    }
+    true
+}
+
+/// Copies `data` into capsule `c`'s RAM at `addr`; false (and nothing
+/// written) unless it all lies in its RAM.
+pub fn write(c: &Capsule, addr: u64, data: &[u8]) -> bool {
+    if !c.owns(addr, data.len() as u64) {
+        return false;
+    }
+    for (i, b) in data.iter().enumerate() {
+        // SAFETY: as in `read`.
+        unsafe { ((addr as usize + i) as *mut u8).write_volatile(*b) };
+    }
+    true
 }

@@ -83,7 +83,6 @@ diosix_probe_store_u32:
     csrw    mtvec, t0
     ret
 
-    PROBE diosix_probe_time, 0xc01, 0
     PROBE diosix_probe_stimecmp, 0x14d
     PROBE diosix_clear_menvcfg, 0x30a
     PROBE diosix_clear_mseccfg, 0x747
@@ -110,7 +109,6 @@ unsafe extern "C" {
     fn diosix_clear_menvcfg() -> Probed;
     fn diosix_clear_mseccfg() -> Probed;
     fn diosix_clear_mcountinhibit() -> Probed;
-    fn diosix_probe_time() -> Probed;
     fn diosix_probe_load_u8(addr: usize) -> Probed;
     fn diosix_probe_store_u32(addr: usize, value: u32) -> Probed;
     fn diosix_probe_stimecmp() -> Probed;
@@ -154,15 +152,6 @@ pub fn has_countinhibit(hart: usize) -> bool {
     hart < usize::BITS as usize && COUNTINHIBIT.load(Ordering::Relaxed) & (1 << hart) != 0
 }
 
-/// Harts whose `time` CSR reads (many do not: the FU540's cores, QEMU's
-/// `sifive_u`); on the others the hypervisor emulates it.
-static TIME_CSR: AtomicUsize = AtomicUsize::new(0);
-
-/// True if the calling hart `hart` has a readable `time` CSR.
-pub fn has_time_csr(hart: usize) -> bool {
-    hart < usize::BITS as usize && TIME_CSR.load(Ordering::Relaxed) & (1 << hart) != 0
-}
-
 /// True if a byte load from `addr` completes instead of faulting: whether
 /// a device answers there (a guessed console on an unknown board).
 pub fn responds(addr: usize) -> bool {
@@ -179,6 +168,56 @@ static SSTC: AtomicUsize = AtomicUsize::new(0);
 /// timer interrupt then follows `stimecmp`, which S-mode may write.
 pub fn has_sstc(hart: usize) -> bool {
     hart < usize::BITS as usize && SSTC.load(Ordering::Relaxed) & (1 << hart) != 0
+}
+
+/// Harts with `menvcfg`, and so `senvcfg` (privileged spec 1.12 on): a
+/// capsule's `senvcfg` is switched with its vcore only where it exists.
+static ENVCFG: AtomicUsize = AtomicUsize::new(0);
+
+/// True if hart `hart` has `senvcfg`.
+pub fn has_envcfg(hart: usize) -> bool {
+    hart < usize::BITS as usize && ENVCFG.load(Ordering::Relaxed) & (1 << hart) != 0
+}
+
+/// The floating-point registers a hart has, from misa: a capsule's are
+/// switched with its vcore where there are any, whatever the hypervisor's
+/// own target (an imac build may run on harts with F and D).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Fpu {
+    None,
+    /// F only: 32-bit registers.
+    Single,
+    /// D: 64-bit registers.
+    Double,
+}
+
+/// Each hart's [`Fpu`], two bits per hart id below the word's width / 2.
+static FPU: AtomicUsize = AtomicUsize::new(0);
+
+/// The FP registers hart `hart` has.
+pub fn fpu(hart: usize) -> Fpu {
+    if hart >= usize::BITS as usize / 2 {
+        return Fpu::None;
+    }
+    match (FPU.load(Ordering::Relaxed) >> (2 * hart)) & 3 {
+        1 => Fpu::Single,
+        2 => Fpu::Double,
+        _ => Fpu::None,
+    }
+}
+
+fn note_fpu(hart: usize) {
+    let misa = csr::misa::read();
+    let kind = if misa & (1 << (b'd' - b'a')) != 0 {
+        2
+    } else if misa & (1 << (b'f' - b'a')) != 0 {
+        1
+    } else {
+        0
+    };
+    if hart < usize::BITS as usize / 2 {
+        FPU.fetch_or(kind << (2 * hart), Ordering::Relaxed);
+    }
 }
 
 /// menvcfg.STCE (bit 63; on rv32 bit 31 of menvcfgh).
@@ -232,6 +271,10 @@ pub fn init_hart() -> Result<(), StateError> {
         // probed too: QEMU's spike keeps STCE but traps stimecmp (its harts
         // have no time source). Where both work it starts at "never".
         let hart = super::cpu::hart_id();
+        if envcfg.present != 0 && hart < usize::BITS as usize {
+            ENVCFG.fetch_or(1 << hart, Ordering::Relaxed);
+        }
+        note_fpu(hart);
         if envcfg.present != 0 && super::settings::OFFER_SSTC && enable_sstc() && hart < usize::BITS as usize {
             if diosix_probe_stimecmp().present != 0 {
                 super::timer::clear_stimecmp();
@@ -243,9 +286,6 @@ pub fn init_hart() -> Result<(), StateError> {
         // Every counter counts (mcountinhibit zero), where it exists.
         if diosix_clear_mcountinhibit().present != 0 && hart < usize::BITS as usize {
             COUNTINHIBIT.fetch_or(1 << hart, Ordering::Relaxed);
-        }
-        if diosix_probe_time().present != 0 && hart < usize::BITS as usize {
-            TIME_CSR.fetch_or(1 << hart, Ordering::Relaxed);
         }
         let sec = diosix_clear_mseccfg();
         #[cfg(target_arch = "riscv32")]

@@ -1,18 +1,18 @@
-//! Requests harts post to each other: an IPI for the guest, a fence to
-//! run, a start. The poster sets bits and raises the target's machine
-//! software interrupt; the target handles them in M-mode and clears them.
+//! Requests harts post to each other: a kick (look at the run queue and
+//! at the running vcore's pending bits) and fences to run. The poster
+//! sets bits and raises the target's machine software interrupt; the
+//! target handles them in M-mode and clears them.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::clint;
 use super::layout::MAX_HARTS;
 
-pub const IPI: usize = 1 << 0;
+pub const KICK: usize = 1 << 0;
 pub const FENCE_I: usize = 1 << 1;
 pub const SFENCE_VMA: usize = 1 << 2;
-pub const START: usize = 1 << 3;
 
-pub struct Mailbox {
+struct Mailbox {
     pending: AtomicUsize,
     /// Fences asked for and fences run, as counts: a poster waits until
     /// `fences_done` reaches the count its request made, so a fence that
@@ -20,8 +20,6 @@ pub struct Mailbox {
     /// unless it ran after the request.
     fences_asked: AtomicUsize,
     fences_done: AtomicUsize,
-    pub start_addr: AtomicUsize,
-    pub start_opaque: AtomicUsize,
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -29,15 +27,9 @@ const EMPTY: Mailbox = Mailbox {
     pending: AtomicUsize::new(0),
     fences_asked: AtomicUsize::new(0),
     fences_done: AtomicUsize::new(0),
-    start_addr: AtomicUsize::new(0),
-    start_opaque: AtomicUsize::new(0),
 };
 
 static BOXES: [Mailbox; MAX_HARTS] = [EMPTY; MAX_HARTS];
-
-pub fn of(hart: usize) -> &'static Mailbox {
-    &BOXES[hart]
-}
 
 /// Orders this hart's memory accesses against its device (I/O) accesses.
 /// The pending bits are ordinary memory and MSIP is a device register: the

@@ -216,10 +216,4 @@ pub fn print_storage() {
             i.vcores
         );
     }
-    for i in storage::IMAGES.iter().filter(|i| i.autostart) {
-        println!(
-            "[diosix] capsule image {} is marked to start at boot, but diosix cannot run a second capsule yet: it stays in storage",
-            i.name
-        );
-    }
 }

@@ -1,93 +1,90 @@
 //! What SBI calls from a capsule's vcore do on this hypervisor.
 
+use core::sync::atomic::Ordering;
+
 use sbi::pmu::HwOp;
 use sbi::{Fence, HartSet, Host, SbiRet, VcoreState};
 
-use super::capsule::Capsule;
+use super::capsule::{self, VcoreRef};
 use super::csr;
 use super::layout::MAX_HARTS;
-use super::{console, mailbox, sbi_state, timer, vcore};
+use super::vcore::{self, RUNNING};
+use super::{console, mailbox, sbi_state, sched, timer};
 
-/// The vcore (pinned to this hart) that made the call. SBI calls name
-/// vcores by their ids in the capsule; each is mapped to the physical hart
-/// that runs it here.
-pub struct VcoreHost {
+/// The vcore running on this hart that made the call. SBI calls name
+/// vcores by their ids in the capsule, whatever harts run them.
+pub struct VcoreHost<'a> {
     pub hart: usize,
-    pub vcore: usize,
-    pub capsule: &'static Capsule,
+    pub vcore: &'a VcoreRef,
 }
 
-fn fence_bit(fence: Fence) -> usize {
-    match fence {
-        Fence::I => mailbox::FENCE_I,
-        Fence::Vma { .. } => mailbox::SFENCE_VMA,
-    }
-}
-
-impl Host for VcoreHost {
+impl Host for VcoreHost<'_> {
     fn harts(&self) -> HartSet {
-        self.capsule.harts
+        self.vcore.capsule.harts
     }
 
     fn set_timer(&mut self, deadline: u64) {
-        timer::set_guest_deadline(self.hart, deadline);
+        timer::set_guest_deadline(self.hart, self.vcore, deadline);
     }
 
-    fn send_ipi(&mut self, vcore: usize) {
-        let Some(hart) = self.capsule.hart_of(vcore) else { return };
-        if hart == self.hart {
+    fn send_ipi(&mut self, id: usize) {
+        if id == self.vcore.id {
             csr::mip::set(csr::SSIP);
-        } else {
-            mailbox::post(hart, mailbox::IPI);
+            return;
         }
+        let Some(target) = self.vcore.capsule.vcore(id) else { return };
+        target.pending.fetch_or(vcore::IPI, Ordering::SeqCst);
+        sched::notify(&target);
     }
 
     fn clear_ipi(&mut self) {
         csr::mip::clear(csr::SSIP);
     }
 
-    fn remote_fence(&mut self, vcores: HartSet, fence: Fence) {
-        // Every other hart is asked first and waited for after, so they
-        // fence at the same time; a stopped hart holds no translations
-        // for the capsule and is left alone.
+    fn remote_fence(&mut self, vcores: HartSet, _fence: Fence) {
+        // Each target vcore flushes before it next runs; those running now
+        // are asked to at once, all first and waited for after, so they
+        // fence at the same time. (Both fences run: more than asked is
+        // always correct.)
         let me = self.hart;
         let mut tickets = [0; MAX_HARTS];
         let mut asked = HartSet::default();
-        let mut here = false;
-        for hart in vcores.iter().filter_map(|v| self.capsule.hart_of(v)) {
-            if hart == me {
-                here = true;
-            } else if vcore::holds_translations(hart) {
+        for id in vcores.iter() {
+            if id == self.vcore.id {
+                csr::sfence_vma();
+                csr::fence_i();
+                continue;
+            }
+            let Some(target) = self.vcore.capsule.vcore(id) else { continue };
+            target.pending.fetch_or(vcore::FENCE, Ordering::SeqCst);
+            let hart = target.on_hart.load(Ordering::SeqCst);
+            if target.is(RUNNING) && hart < MAX_HARTS && hart != me && !asked.contains(hart) {
                 tickets[hart] = mailbox::ask_fences(hart);
                 asked.insert(hart);
             }
         }
-        if here {
-            vcore::run_fences(fence_bit(fence));
-        }
         for hart in asked.iter() {
             // Serve our own mailbox while waiting, so two harts fencing
-            // each other cannot deadlock. (A suspended vcore serves its
-            // mailbox while it waits.)
-            mailbox::wait_for_fences(hart, tickets[hart], || vcore::serve_mailbox(me));
+            // each other cannot deadlock.
+            mailbox::wait_for_fences(hart, tickets[hart], || sched::serve_mailbox(me));
         }
     }
 
-    fn hart_start(&mut self, vcore: usize, addr: usize, opaque: usize) -> SbiRet {
-        let Some(hart) = self.capsule.hart_of(vcore) else { return SbiRet::invalid_param() };
-        if vcore::start_on(hart, addr, opaque) { SbiRet::success(0) } else { SbiRet::already_available() }
+    fn hart_start(&mut self, id: usize, addr: usize, opaque: usize) -> SbiRet {
+        let Some(target) = self.vcore.capsule.vcore(id) else { return SbiRet::invalid_param() };
+        if capsule::start_vcore(&target, addr, opaque) { SbiRet::success(0) } else { SbiRet::already_available() }
     }
 
-    fn hart_status(&self, vcore: usize) -> usize {
-        self.capsule.hart_of(vcore).map_or(vcore::STOPPED, vcore::state)
+    fn hart_status(&self, id: usize) -> usize {
+        self.vcore.capsule.vcores.get(id).map_or(vcore::STOPPED, |v| v.hsm.load(Ordering::SeqCst))
     }
 
     fn this_hart(&self) -> usize {
-        self.vcore
+        self.vcore.id
     }
 
     fn vcore_state<R>(&mut self, f: impl FnOnce(&mut VcoreState) -> R) -> R {
-        sbi_state::with(self.hart, f)
+        f(&mut self.vcore.sbi.lock())
     }
 
     fn counter_op(&mut self, op: HwOp) {
@@ -95,51 +92,24 @@ impl Host for VcoreHost {
     }
 
     fn console_write(&mut self, bytes: &[u8]) {
-        console::write_bytes(bytes);
+        console::capsule_write(&self.vcore.capsule, bytes);
     }
 
     fn console_read(&mut self, buf: &mut [u8]) -> usize {
-        timer::console_polled();
-        let mut n = 0;
-        while n < buf.len() {
-            match console::read_byte() {
-                Some(b) => {
-                    buf[n] = b;
-                    n += 1;
-                }
-                None => break,
-            }
-        }
-        n
+        self.vcore.capsule.console_polled();
+        console::capsule_read(&self.vcore.capsule, buf)
     }
 
     fn owns(&self, addr: u64, len: u64) -> bool {
-        self.capsule.owns(addr, len)
+        self.vcore.capsule.owns(addr, len)
     }
 
     fn read_guest(&mut self, addr: u64, buf: &mut [u8]) -> bool {
-        if !self.capsule.owns(addr, buf.len() as u64) {
-            return false;
-        }
-        for (i, b) in buf.iter_mut().enumerate() {
-            // SAFETY: the bytes lie inside the capsule's RAM (checked
-            // above), which M-mode reaches at the same addresses. They are
-            // read one volatile byte at a time, never through a reference,
-            // because the capsule's other vcores may write them meanwhile.
-            *b = unsafe { ((addr as usize + i) as *const u8).read_volatile() };
-        }
-        true
+        super::guest::read(&self.vcore.capsule, addr, buf)
     }
 
     fn write_guest(&mut self, addr: u64, data: &[u8]) -> bool {
-        if !self.capsule.owns(addr, data.len() as u64) {
-            return false;
-        }
-        for (i, b) in data.iter().enumerate() {
-            // SAFETY: as in read_guest.
-            unsafe { ((addr as usize + i) as *mut u8).write_volatile(*b) };
-        }
-        true
+        super::guest::write(&self.vcore.capsule, addr, data)
     }
 
     fn machine_ids(&self) -> [usize; 3] {

@@ -4,37 +4,44 @@
 //! spec 1.11 and later; on a hart without it, probed at entry, they only
 //! run).
 //!
-//! Each vcore is pinned to the hart with the same id, so the hart's
-//! counters are its vcore's: no other capsule runs there. A scheduler that
-//! moves vcores between harts must save and restore the counters' values
-//! and their inhibit bits with the vcore (they are the capsule's, like
-//! its S-mode CSRs).
+//! The SBI state lives in each vcore (`Vcore::sbi`). The hardware
+//! counters are the hart's, not switched with vcores: a vcore that moves,
+//! or shares its hart, sees counts that include other vcores' time (a
+//! known limit). A counter one vcore held runs again when a vcore that
+//! holds none comes to the hart.
 
 use core::arch::asm;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use sbi::VcoreState;
 use sbi::pmu::{CYCLE, HwOp, INSTRET};
 
-use super::layout::MAX_HARTS;
+use super::vcore::Vcore;
 
-static STATE: [spin::Mutex<VcoreState>; MAX_HARTS] = [const { spin::Mutex::new(VcoreState::new()) }; MAX_HARTS];
-
-/// Runs `f` on vcore `hart`'s state. Only the vcore itself calls this,
-/// from its SBI calls, so the lock is never contended.
-pub fn with<R>(hart: usize, f: impl FnOnce(&mut VcoreState) -> R) -> R {
-    f(&mut STATE[hart].lock())
-}
-
-/// Vcore `hart` is (re)started: its "hart reset". The PMU and FWFT
-/// forget everything, and counters the last run of the vcore held run
-/// again, as they do from the machine's reset.
-pub fn reset(hart: usize) {
-    let mut s = STATE[hart].lock();
+/// Vcore `v` is (re)started: its "hart reset". The PMU and FWFT forget
+/// everything, and counters its last run held run again, as they do from
+/// the machine's reset. Called on the hart about to run it.
+pub fn reset(v: &Vcore) {
+    let mut s = v.sbi.lock();
     if !s.pmu.hardware_at_reset() {
         run(CYCLE, true);
         run(INSTRET, true);
     }
     *s = VcoreState::new();
+}
+
+/// Harts where a vcore held a hardware counter, a bit each.
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
+/// Vcore `v` comes to this hart: counters another vcore held run again
+/// if `v` holds none.
+pub fn switch_in(hart: usize, v: &Vcore) {
+    let bit = 1usize << (hart % usize::BITS as usize);
+    if HELD.load(Ordering::Relaxed) & bit != 0 && v.sbi.lock().pmu.hardware_at_reset() {
+        run(CYCLE, true);
+        run(INSTRET, true);
+        HELD.fetch_and(!bit, Ordering::Relaxed);
+    }
 }
 
 /// Carries out a PMU request on this hart's counters.
@@ -46,6 +53,9 @@ pub fn counter_op(op: HwOp) {
 }
 
 fn run(idx: usize, run: bool) {
+    if !run {
+        HELD.fetch_or(1 << (super::cpu::hart_id() % usize::BITS as usize), Ordering::Relaxed);
+    }
     // A hart without mcountinhibit cannot hold its counters: they run.
     if !super::machine::has_countinhibit(super::cpu::hart_id()) {
         return;

@@ -3,16 +3,25 @@
 
 /// RAM for the boot capsule, in MiB.
 pub const BOOT_CAPSULE_MIB: u64 = number(option_env!("DIOSIX_BOOT_CAPSULE_MIB"), 256);
-/// vcores for the boot capsule; 0 means one per usable hart.
+/// vcores for the boot capsule (1 to 16, more than the harts if wanted);
+/// 0 means one per usable hart.
 pub const BOOT_CAPSULE_VCORES: u64 = number(option_env!("DIOSIX_BOOT_CAPSULE_VCORES"), 0);
 /// The boot capsule kernel's command line.
 pub const BOOT_CAPSULE_ARGS: &str = match option_env!("DIOSIX_BOOT_CAPSULE_ARGS") {
     Some(a) => a,
     None => "console=hvc0 earlycon=sbi",
 };
-/// Seconds without a console poll after which the boot capsule counts as
-/// dead; 0 turns the watchdog off.
+/// Seconds without a console poll after which a capsule that polled once
+/// counts as dead; 0 turns the watchdog off.
 pub const WATCHDOG_SECONDS: u64 = number(option_env!("DIOSIX_WATCHDOG_SECONDS"), 10);
+
+/// The scheduler's time slice in milliseconds: how long a vcore runs
+/// while another waits for its hart (5 to 20 is sensible).
+pub const SLICE_MS: u64 = number(option_env!("DIOSIX_SLICE_MS"), 10);
+const _: () = assert!(SLICE_MS > 0, "DIOSIX_SLICE_MS must be at least 1");
+
+/// 1: the console colours each capsule's line tag; 0: plain tags.
+pub const CONSOLE_COLOUR: bool = number(option_env!("DIOSIX_CONSOLE_COLOUR"), 1) != 0;
 
 /// 1: capsules get Sstc (their own `stimecmp`) where every hart they run
 /// on has it; 0: they program their timer through SBI only.

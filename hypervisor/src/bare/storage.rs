@@ -1,7 +1,7 @@
 //! Storage memory: the capsule images bundled into this executable from
 //! the manifest (`boot/capsules.toml`), checked by build.rs as the
-//! supervisor is. Listed in the boot report; starting them needs more than
-//! one capsule, which the hypervisor cannot run yet (issue 7).
+//! supervisor is. Listed in the boot report; those marked `autostart`
+//! start right after the boot capsule (`capsule::autostart`).
 
 /// What to do when a capsule dies (the manifest's `on_death`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,7 +22,6 @@ pub struct Image {
     pub restart_limit: u32,
     /// The kernel's command line from the manifest; empty when it gives
     /// none (the hypervisor then picks one, as for the boot capsule).
-    #[allow(dead_code)] // read once capsules other than the boot one start
     pub bootargs: &'static str,
 }
 

@@ -1,56 +1,49 @@
-//! Each hart's machine timer, shared between its vcore's deadline (SBI
-//! set_timer) and, on the boot capsule's first hart, the hypervisor's
-//! watchdog tick. On a hart with Sstc the vcore's deadline is its own
+//! Each hart's machine timer, shared by everything that needs a deadline
+//! on it: the running vcore's SBI timer (on harts without Sstc), the end
+//! of its time slice, the earliest deadline of the vcores that sleep
+//! waiting for their timer, and the hypervisor's one-second tick (the
+//! watchdog). On a hart with Sstc a running vcore's deadline is its own
 //! `stimecmp` instead, which raises its timer interrupt without M-mode.
-//!
-//! The watchdog: a live Linux polls its SBI console for input at least
-//! every 2 s (the hvc driver backs off to that when idle), from a kernel
-//! thread. A kernel that has panicked no longer schedules threads, so the
-//! polling stops, although its timer interrupts go on. Once a capsule has
-//! polled its console, [`SILENCE_LIMIT_S`] seconds without a poll mean it
-//! is dead. A capsule that never polls is never judged.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
-
+use super::capsule;
 use super::clint;
 use super::csr;
 use super::machine;
-use super::layout::MAX_HARTS;
+use super::sched;
+use super::vcore::Ticks;
 
-use super::settings::WATCHDOG_SECONDS as SILENCE_LIMIT_S;
-
-/// A 64-bit time shared between harts. rv32 has no 64-bit atomics, so a
-/// spin lock guards it; it is held for a load or a store only.
-struct Ticks(spin::Mutex<u64>);
-
-impl Ticks {
-    const fn new(v: u64) -> Ticks {
-        Ticks(spin::Mutex::new(v))
-    }
-    fn load(&self, _: Ordering) -> u64 {
-        *self.0.lock()
-    }
-    fn store(&self, v: u64, _: Ordering) {
-        *self.0.lock() = v;
-    }
-}
-
-static GUEST_DEADLINE: [Ticks; MAX_HARTS] = [const { Ticks::new(u64::MAX) }; MAX_HARTS];
-static TICK_DEADLINE: Ticks = Ticks::new(u64::MAX);
-static WATCHDOG_HART: AtomicUsize = AtomicUsize::new(usize::MAX);
-static LAST_SIGN_OF_LIFE: Ticks = Ticks::new(0);
-static ARMED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+/// The earliest deadline of a vcore blocked waiting (perhaps for its
+/// timer); `u64::MAX` if none. Under a lock, so that a sweep that
+/// recomputes it cannot lose a deadline a blocking hart adds meanwhile.
+static SLEEPERS: spin::Mutex<u64> = spin::Mutex::new(u64::MAX);
+/// When the hypervisor's next tick is due.
+static TICK: Ticks = Ticks::new(u64::MAX);
 static TIMEBASE_HZ: Ticks = Ticks::new(10_000_000);
 
-/// Programs this hart's mtimecmp for the earlier of its two deadlines.
-fn program(hart: usize) {
-    let guest = GUEST_DEADLINE[hart].load(Ordering::SeqCst);
-    let tick = if WATCHDOG_HART.load(Ordering::SeqCst) == hart {
-        TICK_DEADLINE.load(Ordering::SeqCst)
-    } else {
-        u64::MAX
-    };
-    let next = guest.min(tick);
+/// Sets the timebase and starts the one-second tick.
+pub fn init(timebase_hz: u64) {
+    TIMEBASE_HZ.set(timebase_hz.max(1));
+    TICK.set(clint::mtime().saturating_add(timebase_hz.max(1)));
+}
+
+pub fn hz() -> u64 {
+    TIMEBASE_HZ.get()
+}
+
+/// Timer ticks in `ms` milliseconds.
+pub fn slice_ticks(ms: u64) -> u64 {
+    (hz().saturating_mul(ms) / 1000).max(1)
+}
+
+/// Programs this hart's mtimecmp for the earliest of its deadlines.
+pub fn program(hart: usize) {
+    let mut next = (*SLEEPERS.lock()).min(TICK.get());
+    if let Some(v) = sched::current(hart) {
+        next = next.min(sched::slice_end(hart));
+        if !machine::has_sstc(hart) {
+            next = next.min(v.deadline.get());
+        }
+    }
     clint::set_mtimecmp(hart, next);
     if next == u64::MAX {
         csr::mie::clear(csr::MTIP);
@@ -59,45 +52,65 @@ fn program(hart: usize) {
     }
 }
 
-/// Starts the watchdog on this hart.
-pub fn start_watchdog(hart: usize, timebase_hz: u64) {
-    TIMEBASE_HZ.store(timebase_hz.max(1), Ordering::SeqCst);
-    if SILENCE_LIMIT_S == 0 {
-        return;
+/// A vcore blocks with `deadline`: the harts wake for it then.
+pub fn sleeping(deadline: u64) {
+    let mut s = SLEEPERS.lock();
+    *s = (*s).min(deadline);
+}
+
+/// The hart's machine timer fired (or the hart looks while idle): wakes
+/// the sleepers whose deadline passed, and runs the tick if it is due.
+/// Returns true if the running vcore's slice has ended.
+pub fn on_tick(hart: usize) -> bool {
+    let now = clint::mtime();
+    if let Some(v) = sched::current(hart)
+        && !machine::has_sstc(hart)
+        && v.deadline.get() <= now
+    {
+        v.deadline.set(u64::MAX);
+        csr::mip::set(csr::STIP);
     }
-    WATCHDOG_HART.store(hart, Ordering::SeqCst);
-    TICK_DEADLINE.store(clint::mtime().saturating_add(timebase_hz), Ordering::SeqCst);
-    program(hart);
-}
-
-/// The hart whose first entry into a capsule starts the watchdog, when
-/// the boot hart hands the boot capsule's first vcore to another hart.
-static WATCHDOG_ON_ENTRY: AtomicUsize = AtomicUsize::new(usize::MAX);
-
-/// The watchdog starts on `hart` when it first enters the capsule.
-pub fn start_watchdog_on_entry(hart: usize, timebase_hz: u64) {
-    TIMEBASE_HZ.store(timebase_hz.max(1), Ordering::SeqCst);
-    WATCHDOG_ON_ENTRY.store(hart, Ordering::SeqCst);
-}
-
-/// On `hart`, about to enter a capsule: starts the watchdog if it was
-/// handed here.
-pub fn entering(hart: usize) {
-    if WATCHDOG_ON_ENTRY.compare_exchange(hart, usize::MAX, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-        start_watchdog(hart, TIMEBASE_HZ.load(Ordering::SeqCst));
+    {
+        let mut s = SLEEPERS.lock();
+        if *s <= now {
+            *s = capsule::wake_sleepers(now);
+        }
     }
+    let tick = TICK.get();
+    if tick <= now {
+        // One hart takes the tick: the first to move it on.
+        let next = now.saturating_add(hz());
+        if claim_tick(tick, next) {
+            super::console::pump();
+            capsule::watchdog(now, hz());
+        }
+    }
+    sched::current(hart).is_some() && sched::slice_end(hart) <= now
 }
 
-/// The capsule polled its console: it is alive, and from now on watched.
-pub fn console_polled() {
-    LAST_SIGN_OF_LIFE.store(clint::mtime(), Ordering::Relaxed);
-    ARMED.store(true, Ordering::Relaxed);
+/// Moves the tick from `seen` to `next` unless another hart did already.
+fn claim_tick(seen: u64, next: u64) -> bool {
+    static CLAIM: spin::Mutex<()> = spin::Mutex::new(());
+    let _g = CLAIM.lock();
+    if TICK.get() != seen {
+        return false;
+    }
+    TICK.set(next);
+    true
+}
+
+/// Reads this hart's `stimecmp` (Sstc).
+pub fn read_stimecmp() -> u64 {
+    #[cfg(target_arch = "riscv64")]
+    return csr::stimecmp::read() as u64;
+    #[cfg(target_arch = "riscv32")]
+    return ((csr::stimecmph::read() as u64) << 32) | csr::stimecmp::read() as u64;
 }
 
 /// Writes this hart's `stimecmp` (Sstc): the S timer interrupt is pending
 /// from `deadline` on. On rv32 the low half goes to all-ones first, so no
 /// mix of old and new halves lies in the past.
-fn set_stimecmp(deadline: u64) {
+pub fn set_stimecmp(deadline: u64) {
     #[cfg(target_arch = "riscv64")]
     csr::stimecmp::write(deadline as usize);
     #[cfg(target_arch = "riscv32")]
@@ -109,59 +122,19 @@ fn set_stimecmp(deadline: u64) {
 }
 
 /// No S timer interrupt from `stimecmp` (a hart with Sstc, as it starts
-/// or as its vcore starts or stops).
+/// or as a vcore leaves it).
 pub fn clear_stimecmp() {
     set_stimecmp(u64::MAX);
 }
 
-/// SBI set_timer: an S timer interrupt for this hart's vcore at `deadline`.
-pub fn set_guest_deadline(hart: usize, deadline: u64) {
+/// SBI set_timer from the vcore running on this hart: an S timer
+/// interrupt for it at `deadline`.
+pub fn set_guest_deadline(hart: usize, v: &super::vcore::Vcore, deadline: u64) {
     if machine::has_sstc(hart) {
         set_stimecmp(deadline);
         return;
     }
     csr::mip::clear(csr::STIP);
-    GUEST_DEADLINE[hart].store(deadline, Ordering::SeqCst);
+    v.deadline.set(deadline);
     program(hart);
-}
-
-/// What a machine timer interrupt found.
-pub enum Expired {
-    Nothing,
-    /// The capsule has not polled its console for this many seconds.
-    CapsuleSilent(u64),
-}
-
-/// Handles this hart's machine timer interrupt.
-pub fn on_interrupt(hart: usize) -> Expired {
-    let now = clint::mtime();
-    let mut verdict = Expired::Nothing;
-    if GUEST_DEADLINE[hart].load(Ordering::SeqCst) <= now {
-        GUEST_DEADLINE[hart].store(u64::MAX, Ordering::SeqCst);
-        csr::mip::set(csr::STIP);
-    }
-    if WATCHDOG_HART.load(Ordering::SeqCst) == hart && TICK_DEADLINE.load(Ordering::SeqCst) <= now {
-        let hz = TIMEBASE_HZ.load(Ordering::SeqCst);
-        let silent = now.saturating_sub(LAST_SIGN_OF_LIFE.load(Ordering::Relaxed)) / hz;
-        if ARMED.load(Ordering::Relaxed) && silent >= SILENCE_LIMIT_S {
-            verdict = Expired::CapsuleSilent(silent);
-        }
-        TICK_DEADLINE.store(now.saturating_add(hz), Ordering::SeqCst);
-    }
-    program(hart);
-    verdict
-}
-
-/// Forgets this hart's deadlines (its vcore stopped).
-pub fn stop(hart: usize) {
-    GUEST_DEADLINE[hart].store(u64::MAX, Ordering::SeqCst);
-    if machine::has_sstc(hart) {
-        clear_stimecmp();
-    }
-    if WATCHDOG_HART.load(Ordering::SeqCst) == hart {
-        // The watchdog cannot run on a parked hart; a capsule that stops
-        // its boot vcore keeps running on the others unwatched.
-        WATCHDOG_HART.store(usize::MAX, Ordering::SeqCst);
-    }
-    clint::set_mtimecmp(hart, u64::MAX);
 }

@@ -61,6 +61,10 @@ pub fn ticks(hart: usize, ram: &Ram, arg: &str) -> bool {
     let period = ram.timebase / 100;
     let start = sbi::time();
     let mut deadline = start + period;
+    // The count is read before each deadline is set: the interrupt may come
+    // (and its handler count it) before the wait starts, if the capsule is
+    // held off its hart in between.
+    let mut taken = seen.timer_irqs.load(Ordering::SeqCst);
     let e = sbi::set_timer(deadline);
     if e != 0 {
         return verdict(format_args!("ticks {n}"), false, format_args!("set_timer gave {e}"));
@@ -68,7 +72,6 @@ pub fn ticks(hart: usize, ram: &Ram, arg: &str) -> bool {
     trap::enable(1 << 5);
     let (mut count, mut early) = (0, 0);
     while count < n {
-        let taken = seen.timer_irqs.load(Ordering::SeqCst);
         idle_until(|| seen.timer_irqs.load(Ordering::SeqCst) != taken);
         // The handler records the time low word (all of it on rv64).
         let at = seen.timer_at.load(Ordering::SeqCst);
@@ -85,6 +88,7 @@ pub fn ticks(hart: usize, ram: &Ram, arg: &str) -> bool {
             if deadline <= now {
                 deadline = now + period;
             }
+            taken = seen.timer_irqs.load(Ordering::SeqCst);
             sbi::set_timer(deadline);
         }
     }

@@ -1,0 +1,370 @@
+//! The scheduler: which vcore each hart runs, and the switch between them.
+//!
+//! Runnable vcores of every capsule wait on one run queue, first come
+//! first served; any hart takes the next. A vcore runs until its time
+//! slice ends while another waits, it waits itself (`wfi`, an SBI
+//! suspend), it stops, or its capsule ends. A hart with nothing to run
+//! sleeps in `wfi` until a vcore is queued (the queuer wakes it with a
+//! software interrupt), a deadline passes, or another hart asks it for a
+//! fence.
+//!
+//! A switch saves the outgoing vcore's S-mode state (and FP registers)
+//! and loads the incoming one's. The hart's TLB and instruction cache are
+//! flushed unless the incoming vcore is the one whose entries they hold,
+//! and the PMP window is reprogrammed when the capsule changes: nothing
+//! of one capsule stays reachable, or readable, to another.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use super::capsule::VcoreRef;
+use super::console::force_println;
+use super::guest::{self, Context};
+use super::layout::{self, MAX_HARTS};
+use super::vcore::{self, BLOCKED, OFF, QUEUED, RUNNING, Resume, Vcore};
+use super::{clint, csr, machine, mailbox, pmp, power, sbi_state, timer};
+
+/// The time slice, in milliseconds (build setting `DIOSIX_SLICE_MS`).
+use super::settings::SLICE_MS;
+
+static QUEUE: spin::Mutex<VecDeque<VcoreRef>> = spin::Mutex::new(VecDeque::new());
+
+/// Harts asleep with nothing to run, a bit each.
+static IDLE: AtomicUsize = AtomicUsize::new(0);
+
+/// Per hart, the serial of the vcore whose TLB entries and FP values the
+/// hart may hold, and the capsule its PMP window is set for (0: none).
+static TLB_OWNER: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
+static FP_OWNER: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
+static PMP_OWNER: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
+static SLICE_END: [vcore::Ticks; MAX_HARTS] = [const { vcore::Ticks::new(u64::MAX) }; MAX_HARTS];
+
+/// The vcore each hart runs.
+struct Current(UnsafeCell<[Option<VcoreRef>; MAX_HARTS]>);
+
+// SAFETY: each hart touches only its own slot (indexed by its own id).
+unsafe impl Sync for Current {}
+
+static CURRENT: Current = Current(UnsafeCell::new([const { None }; MAX_HARTS]));
+
+/// The calling hart's slot.
+fn slot(hart: usize) -> &'static mut Option<VcoreRef> {
+    // SAFETY: only `hart` itself calls this with its own id, and it uses
+    // the reference before asking for another (no two live at once).
+    unsafe { &mut (*CURRENT.0.get())[hart] }
+}
+
+/// The vcore running on the calling hart `hart`, if any.
+pub fn current(hart: usize) -> Option<&'static VcoreRef> {
+    slot(hart).as_ref()
+}
+
+/// Puts a vcore already marked QUEUED on the run queue and wakes an idle
+/// hart for it.
+pub fn enqueue(v: VcoreRef) {
+    v.queued_at.set(clint::mtime());
+    QUEUE.lock().push_back(v);
+    kick_idle();
+}
+
+/// True if a vcore is waiting for a hart.
+pub fn anyone_waiting() -> bool {
+    !QUEUE.lock().is_empty()
+}
+
+fn kick_idle() {
+    let idle = IDLE.load(Ordering::SeqCst);
+    if idle != 0 {
+        mailbox::post(idle.trailing_zeros() as usize, mailbox::KICK);
+    }
+}
+
+/// A BLOCKED vcore has a reason to run: queue it.
+pub fn wake(v: &VcoreRef) {
+    if v.shift(BLOCKED, QUEUED) {
+        enqueue(v.clone());
+    }
+}
+
+/// Tells vcore `v` that its pending bits changed: a running vcore's
+/// hart merges them at once, a blocked one that waits for them wakes.
+pub fn notify(v: &VcoreRef) {
+    match v.run.load(Ordering::SeqCst) {
+        RUNNING => {
+            let hart = v.on_hart.load(Ordering::SeqCst);
+            if hart < MAX_HARTS {
+                mailbox::post(hart, mailbox::KICK);
+            }
+        }
+        BLOCKED if v.should_wake(clint::mtime()) => wake(v),
+        _ => {}
+    }
+}
+
+/// Takes what others left for the running vcore `v` into the hart: IPIs
+/// become a pending S software interrupt, fences run.
+pub fn merge_pending(v: &Vcore) {
+    let bits = v.pending.swap(0, Ordering::SeqCst);
+    if bits & vcore::IPI != 0 {
+        csr::mip::set(csr::SSIP);
+    }
+    if bits & vcore::FENCE != 0 {
+        flush();
+    }
+}
+
+fn flush() {
+    csr::sfence_vma();
+    csr::fence_i();
+}
+
+/// What the running vcore does next, as its trap's handling decided.
+pub enum After {
+    /// Go on running.
+    Resume,
+    /// Its slice ended: let a waiting vcore run.
+    Preempt,
+    /// It waits for an interrupt (wfi, suspend).
+    Block,
+    /// It stopped (HSM hart_stop).
+    Stop,
+    /// Its capsule is ending (already marked dying).
+    Gone,
+}
+
+/// After a trap: carries out `after` for the hart's vcore, then returns
+/// the context to enter (perhaps another vcore's, after waiting for one).
+pub fn after_trap(hart: usize, after: After) -> *mut Context {
+    let Some(cur) = slot(hart).take() else {
+        return pick(hart);
+    };
+    let after = if cur.capsule.is_dying() { After::Gone } else { after };
+    match after {
+        After::Resume => return keep(hart, cur),
+        After::Preempt => {
+            if anyone_waiting() {
+                switch_out(hart, &cur, true);
+                cur.run.store(QUEUED, Ordering::SeqCst);
+                enqueue(cur);
+            } else {
+                return keep(hart, cur);
+            }
+        }
+        After::Block => {
+            switch_out(hart, &cur, true);
+            block(cur);
+        }
+        After::Stop => {
+            switch_out(hart, &cur, true);
+            cur.run.store(OFF, Ordering::SeqCst);
+            cur.hsm.store(vcore::STOPPED, Ordering::SeqCst);
+        }
+        After::Gone => {
+            switch_out(hart, &cur, false);
+            cur.run.store(OFF, Ordering::SeqCst);
+            // The last reference may be this one: the capsule's RAM is
+            // zeroed and freed as it drops (not under any lock).
+            drop(cur);
+        }
+    }
+    pick(hart)
+}
+
+/// The same vcore goes on: a new slice if its ended, the timer set.
+fn keep(hart: usize, cur: VcoreRef) -> *mut Context {
+    let now = clint::mtime();
+    if SLICE_END[hart].get() <= now {
+        SLICE_END[hart].set(now.saturating_add(timer::slice_ticks(SLICE_MS)));
+    }
+    let ctx: *mut Context = {
+        // SAFETY: this hart owns the running vcore.
+        let ctx = unsafe { cur.context() };
+        ctx as *mut Context
+    };
+    *slot(hart) = Some(cur);
+    timer::program(hart);
+    ctx
+}
+
+/// The vcore waits: BLOCKED, unless a reason to run arrived meanwhile.
+fn block(v: VcoreRef) {
+    // SAFETY: this hart still owns the vcore (it is RUNNING until the
+    // store below).
+    let sie = unsafe { v.sstate().sie };
+    v.wake_on.store(sie & super::sstate::S_PENDING, Ordering::SeqCst);
+    v.run.store(BLOCKED, Ordering::SeqCst);
+    timer::sleeping(v.deadline.get());
+    // A pending bit set before the store above was not seen by its poster
+    // as BLOCKED: look again.
+    if v.should_wake(clint::mtime()) {
+        wake(&v);
+    }
+}
+
+/// Saves the vcore's state from the hart (all of it if `save`; a dying
+/// capsule's is dropped), and leaves the hart holding nothing it needs.
+fn switch_out(hart: usize, v: &VcoreRef, save: bool) {
+    let now = clint::mtime();
+    v.ran.add(now.saturating_sub(v.ran_since.get()));
+    if save {
+        // SAFETY: this hart owns the vcore until its run state changes.
+        let s = unsafe { v.sstate() };
+        s.save(hart, true);
+        if machine::has_sstc(hart) {
+            v.deadline.set(timer::read_stimecmp());
+        }
+        FP_OWNER[hart].store(v.serial, Ordering::SeqCst);
+    } else {
+        FP_OWNER[hart].store(0, Ordering::SeqCst);
+    }
+    if machine::has_sstc(hart) {
+        timer::clear_stimecmp();
+    }
+    csr::mip::clear(csr::SSIP | csr::SEIP | if machine::has_sstc(hart) { 0 } else { csr::STIP });
+    TLB_OWNER[hart].store(v.serial, Ordering::SeqCst);
+    v.last_hart.store(hart, Ordering::SeqCst);
+    v.on_hart.store(usize::MAX, Ordering::SeqCst);
+    SLICE_END[hart].set(u64::MAX);
+}
+
+/// Takes the next runnable vcore, dropping those whose capsule is ending.
+fn pop() -> Option<VcoreRef> {
+    let mut dead = Vec::new();
+    let next = {
+        let mut q = QUEUE.lock();
+        loop {
+            match q.pop_front() {
+                Some(v) if v.capsule.is_dying() => {
+                    v.run.store(OFF, Ordering::SeqCst);
+                    dead.push(v);
+                }
+                Some(v) => {
+                    v.run.store(RUNNING, Ordering::SeqCst);
+                    break Some(v);
+                }
+                None => break None,
+            }
+        }
+    };
+    // Outside the lock: a capsule's last reference going zeroes its RAM.
+    drop(dead);
+    next
+}
+
+/// Waits for a vcore to run, then switches to it.
+fn pick(hart: usize) -> *mut Context {
+    let bit = 1usize << hart;
+    loop {
+        serve_mailbox(hart);
+        timer::on_tick(hart);
+        if let Some(v) = pop() {
+            return switch_in(hart, v);
+        }
+        IDLE.fetch_or(bit, Ordering::SeqCst);
+        if anyone_waiting() {
+            IDLE.fetch_and(!bit, Ordering::SeqCst);
+            continue;
+        }
+        timer::program(hart);
+        riscv::asm::wfi();
+        IDLE.fetch_and(!bit, Ordering::SeqCst);
+    }
+}
+
+/// Loads vcore `v` into the hart; returns its context to enter.
+fn switch_in(hart: usize, v: VcoreRef) -> *mut Context {
+    v.on_hart.store(hart, Ordering::SeqCst);
+    let now = clint::mtime();
+    let waited = now.saturating_sub(v.queued_at.get());
+    v.steal.add(waited);
+    v.ran_since.set(now);
+    let id = v.capsule.id as usize;
+    if PMP_OWNER[hart].swap(id, Ordering::SeqCst) != id
+        && let Err(e) = pmp::confine_to(&v.capsule.ram)
+    {
+        force_println!("[diosix] cannot confine capsule {} on hart {hart}: {e}", v.capsule.id);
+        power::exit(2);
+    }
+    let same_hart = v.last_hart.load(Ordering::SeqCst) == hart;
+    if !(same_hart && TLB_OWNER[hart].load(Ordering::SeqCst) == v.serial) {
+        flush();
+    }
+    let resume = core::mem::replace(&mut *v.resume.lock(), Resume::InPlace);
+    // SAFETY: this hart took the vcore off the queue: it owns it.
+    let (ctx, s) = unsafe { (v.context(), v.sstate()) };
+    if let Resume::At { addr, opaque } = resume {
+        // A start (or a non-retentive resume) is the vcore's hart reset:
+        // registers, S-mode state and SBI state start afresh.
+        *s = super::sstate::SState::reset();
+        ctx.regs = [0; 32];
+        ctx.regs[Context::A0] = v.id;
+        ctx.regs[Context::A1] = opaque;
+        ctx.pc = addr;
+        if v.hsm.load(Ordering::SeqCst) == vcore::START_PENDING {
+            sbi_state::reset(&v);
+        }
+    }
+    let fp_held = same_hart && FP_OWNER[hart].load(Ordering::SeqCst) == v.serial;
+    s.load(hart, !fp_held);
+    FP_OWNER[hart].store(v.serial, Ordering::SeqCst);
+    TLB_OWNER[hart].store(v.serial, Ordering::SeqCst);
+    // Its timer: Sstc's stimecmp holds it while it runs; elsewhere a
+    // deadline already passed raises STIP now.
+    if machine::has_sstc(hart) {
+        timer::set_stimecmp(v.deadline.get());
+    } else if v.deadline.get() <= now {
+        v.deadline.set(u64::MAX);
+        csr::mip::set(csr::STIP);
+    }
+    sbi_state::switch_in(hart, &v);
+    merge_pending(&v);
+    v.hsm.store(vcore::STARTED, Ordering::SeqCst);
+    super::sta::publish(hart, &v, waited);
+    ctx.hv_sp = layout::stack_top(hart);
+    let ptr = ctx as *mut Context;
+    SLICE_END[hart].set(now.saturating_add(timer::slice_ticks(SLICE_MS)));
+    *slot(hart) = Some(v);
+    timer::program(hart);
+    ptr
+}
+
+/// The slice end of `hart` (for the timer).
+pub fn slice_end(hart: usize) -> u64 {
+    SLICE_END[hart].get()
+}
+
+/// Serves what other harts posted to this one: fences, and kicks (a
+/// queued vcore, or pending bits for the running one).
+pub fn serve_mailbox(hart: usize) {
+    let bits = mailbox::take(hart);
+    run_requested_fences(hart);
+    if let Some(v) = current(hart) {
+        merge_pending(v);
+    }
+    mailbox::done(hart, bits);
+}
+
+/// Runs the fences other harts asked of this one, if any. Decided by the
+/// counters, not the mailbox bits: a request that arrives while an
+/// earlier one is served bumps the count and raises msip again.
+fn run_requested_fences(hart: usize) {
+    let count = mailbox::fences_to_run(hart);
+    if count != mailbox::fences_done(hart) {
+        flush();
+        mailbox::fences_ran(hart, count);
+    }
+}
+
+/// Starts the scheduler on this hart, which runs no vcore yet: the
+/// hart's trap set-up, then the first vcore it finds.
+pub fn start(hart: usize) -> ! {
+    vcore_traps::prepare_hart(hart);
+    let ctx = pick(hart);
+    // SAFETY: pick returns the context of the vcore this hart now owns,
+    // with its state loaded.
+    guest::enter(unsafe { &mut *ctx })
+}
+
+use super::exits as vcore_traps;
