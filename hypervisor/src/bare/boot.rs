@@ -100,7 +100,8 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     capsule::autostart(storage::IMAGES);
     if !harts::is_online(hart) {
         // This hart cannot run vcores: the others run them.
-        println!("[diosix] hart {hart} cannot run vcores; the other harts run the capsules");
+        let first = platform.usable_harts().map(|h| h.id as usize).find(|&h| harts::is_online(h));
+        println!("[diosix] hart {hart} cannot run vcores: the boot capsule starts on hart {}", first.unwrap_or(0));
         cpu::park()
     }
     sched::start(hart)

@@ -71,6 +71,11 @@ impl Capsule {
         }
     }
 
+    /// How messages name it: "boot capsule", or "capsule 3 (web)".
+    pub fn title(&self) -> String {
+        if self.boot { String::from("boot capsule") } else { alloc::format!("capsule {} ({})", self.id, self.name) }
+    }
+
     pub fn is_dying(&self) -> bool {
         self.dying.load(Ordering::SeqCst)
     }
@@ -218,13 +223,14 @@ pub fn create_boot(p: &Platform, host_tree: Range) -> Result<Arc<Capsule>, Capsu
         restarts: 0,
     };
     let c = create(&spec)?;
-    let list: Vec<String> = (0..c.vcores.len()).map(|i| alloc::format!("{i}")).collect();
-    let (s, n) = (if online.len() == 1 { "" } else { "s" }, online.len());
+    let list = |l: &mut dyn Iterator<Item = usize>| l.map(|i| alloc::format!("{i}")).collect::<Vec<String>>().join(" ");
+    // Its vcores run on any of the harts listed.
     println!(
-        "boot capsule: ram {} ({}), vcores {} on {n} hart{s}, entry {:#x}, device tree at {:#x}, bootargs \"{}\"",
+        "boot capsule: ram {} ({}), vcores {} on harts {}, entry {:#x}, device tree at {:#x}, bootargs \"{}\"",
         c.ram,
         Size(c.ram.size()),
-        list.join(" "),
+        list(&mut (0..c.vcores.len())),
+        list(&mut online.iter().copied()),
         c.entry,
         c.tree,
         spec.bootargs
@@ -402,12 +408,12 @@ pub fn end(c: &Arc<Capsule>, how: Ending) {
         match how {
             Ending::Shutdown { failure } => {
                 let why = if failure { " (system failure)" } else { "" };
-                println!("\n[diosix] the boot capsule shut down the system{why}");
+                println!("\n[diosix] boot capsule shut down the system{why}");
                 power::exit(if failure { 5 } else { 0 })
             }
             Ending::Reboot { failure } => {
                 let why = if failure { " (system failure)" } else { "" };
-                println!("\n[diosix] the boot capsule asked for a reboot{why}: resetting the machine");
+                println!("\n[diosix] boot capsule asked for a reboot{why}: resetting the machine");
                 power::reset()
             }
             Ending::Died(why) => {

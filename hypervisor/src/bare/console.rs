@@ -12,7 +12,9 @@
 //! `force_println!` skips the lock for the panic and fatal-trap paths,
 //! where the lock may be held by the very hart that is failing.
 
+use alloc::vec::Vec;
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use devtree::{Console, UartKind};
 
@@ -184,36 +186,92 @@ impl Write for HvWriter<'_> {
     }
 }
 
+/// Capsules on the console: with more than one, their lines are tagged,
+/// and partial lines are held back (below).
+static CAPSULES: AtomicUsize = AtomicUsize::new(0);
+
+/// Each capsule's unfinished line while several share the console: held
+/// until its newline, until the capsule polls for input (a prompt waits
+/// for it), until the hypervisor's tick, or until it is long. A capsule
+/// that writes a byte at a time then still gets whole lines, instead of
+/// every other capsule's line breaking its own into pieces.
+static HELD: spin::Mutex<Vec<(u32, Vec<u8>)>> = spin::Mutex::new(Vec::new());
+const HOLD_MAX: usize = 256;
+
 /// A capsule now exists: its output is tagged once there are two, and
 /// with the second the hypervisor says where input goes and how to move it.
 pub fn capsule_added(c: &Capsule) {
     let notice = {
         let mut mux = MUX.lock();
-        let was_alone = mux.focus().is_some() && !c.boot;
         mux.add(c.id, &c.name);
-        was_alone.then(|| mux.notice())
+        (CAPSULES.fetch_add(1, Ordering::SeqCst) == 1).then(|| mux.notice())
     };
     if let Some(n) = notice {
         println!("[diosix] {n}");
     }
 }
 
-/// A capsule has ended: its queued input and recent output go.
+/// A capsule has ended: its held line goes out, its queued input and
+/// recent output go.
 pub fn capsule_removed(c: &Capsule) {
+    flush(Some(c.id));
     let notice = MUX.lock().remove(c.id);
+    CAPSULES.fetch_sub(1, Ordering::SeqCst);
     if let Some(n) = notice {
         println!("[diosix] {n}");
     }
 }
 
-/// Output from capsule `c`.
-pub fn capsule_write(c: &Capsule, bytes: &[u8]) {
+fn emit(mux: &mut Mux, id: u32, bytes: &[u8]) {
     let device = Device::now();
-    MUX.lock().write(Source::Capsule(c.id), bytes, &mut |b: &[u8]| b.iter().for_each(|&x| device.put(x)));
+    mux.write(Source::Capsule(id), bytes, &mut |b: &[u8]| b.iter().for_each(|&x| device.put(x)));
 }
 
-/// Input for capsule `c`: what was typed while it had the focus.
+/// Output from capsule `c`.
+pub fn capsule_write(c: &Capsule, bytes: &[u8]) {
+    let mut held = HELD.lock();
+    if CAPSULES.load(Ordering::SeqCst) <= 1 && held.is_empty() {
+        drop(held);
+        emit(&mut MUX.lock(), c.id, bytes);
+        return;
+    }
+    let at = match held.iter().position(|(id, _)| *id == c.id) {
+        Some(at) => at,
+        None => {
+            held.push((c.id, Vec::new()));
+            held.len() - 1
+        }
+    };
+    let buf = &mut held[at].1;
+    buf.extend_from_slice(bytes);
+    let cut = if buf.len() >= HOLD_MAX { buf.len() } else { buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) };
+    if cut > 0 {
+        let line: Vec<u8> = buf.drain(..cut).collect();
+        if buf.is_empty() {
+            held.swap_remove(at);
+        }
+        // Under HELD still, so a capsule's bytes keep their order.
+        emit(&mut MUX.lock(), c.id, &line);
+    }
+}
+
+/// Sends the held partial line of capsule `id` (of all, with `None`).
+pub fn flush(id: Option<u32>) {
+    let mut held = HELD.lock();
+    let mut mux = MUX.lock();
+    held.retain(|(c, bytes)| {
+        if id.is_some_and(|i| i != *c) {
+            return true;
+        }
+        emit(&mut mux, *c, bytes);
+        false
+    });
+}
+
+/// Input for capsule `c`: what was typed while it had the focus. A
+/// capsule that asks for input may have a prompt held: it goes out.
 pub fn capsule_read(c: &Capsule, buf: &mut [u8]) -> usize {
+    flush(Some(c.id));
     pump();
     MUX.lock().read(c.id, buf)
 }

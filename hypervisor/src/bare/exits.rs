@@ -194,8 +194,8 @@ fn suspend(v: &VcoreRef, ctx: &mut Context, how: Suspend) -> After {
         }
         Suspend::NonRetentive { addr, opaque } => Resume::At { addr, opaque },
         Suspend::System { addr, opaque } => {
-            println!("[diosix] {} suspended to RAM (vcore {})", v.capsule.name, v.id);
-            Resume::At { addr, opaque }
+            println!("[diosix] {} suspended to RAM (vcore {})", v.capsule.title(), v.id);
+            Resume::FromSystemSuspend { addr, opaque }
         }
     };
     *v.resume.lock() = resume;
@@ -219,7 +219,7 @@ fn reflect_access_fault(v: &VcoreRef, ctx: &mut Context, cause: usize) -> After 
     if REFLECTED.fetch_add(1, Ordering::Relaxed) < REPORT_LIMIT {
         println!(
             "[diosix] {} vcore {}: {name} at {tval:#x} (pc {:#x}) is outside the capsule; reflected to its kernel",
-            v.capsule.name, v.id, ctx.pc
+            v.capsule.title(), v.id, ctx.pc
         );
     }
     match reflect::to_supervisor(ctx, cause, tval) {

@@ -20,7 +20,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::capsule::VcoreRef;
-use super::console::force_println;
+use super::console::{force_println, println};
 use super::guest::{self, Context};
 use super::layout::{self, MAX_HARTS};
 use super::vcore::{self, BLOCKED, OFF, QUEUED, RUNNING, Resume, Vcore};
@@ -294,7 +294,10 @@ fn switch_in(hart: usize, v: VcoreRef) -> *mut Context {
     let resume = core::mem::replace(&mut *v.resume.lock(), Resume::InPlace);
     // SAFETY: this hart took the vcore off the queue: it owns it.
     let (ctx, s) = unsafe { (v.context(), v.sstate()) };
-    if let Resume::At { addr, opaque } = resume {
+    if let Resume::FromSystemSuspend { .. } = resume {
+        println!("[diosix] {} resumed from suspend to RAM", v.capsule.title());
+    }
+    if let Resume::At { addr, opaque } | Resume::FromSystemSuspend { addr, opaque } = resume {
         // A start (or a non-retentive resume) is the vcore's hart reset:
         // registers, S-mode state and SBI state start afresh.
         *s = super::sstate::SState::reset();

@@ -82,6 +82,7 @@ pub fn on_tick(hart: usize) -> bool {
         let next = now.saturating_add(hz());
         if claim_tick(tick, next) {
             super::console::pump();
+            super::console::flush(None);
             capsule::watchdog(now, hz());
         }
     }

@@ -55,6 +55,8 @@ pub enum Resume {
     /// Start again at `addr` with a1 = `opaque` (non-retentive suspend,
     /// system suspend, hart_start).
     At { addr: usize, opaque: usize },
+    /// As `At`, after the whole capsule was suspended (SUSP).
+    FromSystemSuspend { addr: usize, opaque: usize },
 }
 
 /// A time shared between harts. rv32 has no 64-bit atomics, so a spin

@@ -4,6 +4,7 @@
 
 pub mod boards;
 pub mod boot_capsule;
+pub mod capsules;
 pub mod debug;
 pub mod clocks;
 pub mod fixture;
@@ -66,6 +67,7 @@ fn virt(t: Target) -> Vec<Case> {
     cases.extend(linux::cases(t));
     cases.extend(boot_capsule::cases(t));
     cases.extend(clocks::cases(t));
+    cases.extend(capsules::cases(t));
     cases
 }
 

@@ -1,0 +1,331 @@
+//! Many capsules on a few harts: capsules started from the manifest at
+//! boot beside the boot capsule, scheduled over the harts, isolated from
+//! each other, ended alone, restarted where their manifest says so, and
+//! sharing one console (tagged lines, a focus key).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use super::linux::{PROMPT, memory_mib};
+use super::{Case, case, expect_all, fixture};
+use crate::cargo::Build;
+use crate::paths;
+use crate::qemu::{Machine, Running};
+use crate::supervisor;
+use crate::target::Target;
+
+const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
+const RUN_TIMEOUT: Duration = Duration::from_secs(180);
+const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The focus key (Ctrl-]).
+const FOCUS: &str = "\x1d";
+
+pub fn cases(t: Target) -> Vec<Case> {
+    let a = t.arch();
+    vec![
+        case(format!("{a}: capsules: eight test-guest capsules beside the boot capsule on 2 harts all count their timer interrupts"), move || eight(t)),
+        case(format!("{a}: capsules: two CPU-bound capsules on 1 hart get shares within 10% of each other"), move || fair(t)),
+        case(format!("{a}: capsules: a second capsule's loads, stores and fetches to the boot capsule's and a third capsule's RAM are contained"), move || attack(t)),
+        case(format!("{a}: capsules: a crashing capsule ends alone, is restarted into zeroed RAM up to its limit; one too big for the RAM is refused"), move || crash(t)),
+        case(format!("{a}: capsules: two Linux capsules beside the boot capsule on -smp 2; each answers info with its own CPUs and memory once it has the focus"), move || linux_three(t)),
+        case(format!("{a}: capsules: a 4-vcore Linux boot capsule on -smp 1 has 4 CPUs online and sees steal time"), move || linux_overcommitted(t)),
+    ]
+}
+
+/// One manifest entry for a test guest.
+struct Guest<'a> {
+    name: &'a str,
+    image: &'a Path,
+    scenario: &'a str,
+    extra: &'a str,
+}
+
+fn manifest(t: Target, file: &str, entries: &[Guest]) -> Result<PathBuf> {
+    let dir = paths::test_target_dir().join("capsules").join(t.arch());
+    std::fs::create_dir_all(&dir)?;
+    let mut text = String::new();
+    for g in entries {
+        text += &format!(
+            "[[capsule]]\nname = \"{}\"\nimage = \"{}\"\nram_mib = 16\nautostart = true\nbootargs = \"diosix.test={}\"\n{}\n",
+            g.name,
+            g.image.display(),
+            g.scenario,
+            g.extra
+        );
+    }
+    let path = dir.join(file);
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// `n` test guests for capsules beside a test-guest boot capsule. On rv64
+/// the guest relocates itself, so one image serves all; the rv32 one
+/// cannot, so each copy is linked where its capsule's RAM will be: the
+/// 16 MiB blocks after the boot capsule's 256 MiB at 0x84000000.
+fn guests(t: Target, n: usize) -> Result<Vec<PathBuf>> {
+    if t.is_64bit() {
+        return Ok(vec![fixture::guest(t)?; n]);
+    }
+    (0..n)
+        .map(|i| {
+            let base = format!("{:#x}", 0x9400_0000u64 + ((i as u64) << 24));
+            let dir = paths::test_target_dir().join(format!("testguest-at-{base}"));
+            Build { package: "testguest", target: t, release: false, target_dir: Some(&dir), supervisor: None }
+                .run_with_env(&[("DIOSIX_TESTGUEST_BASE", &base)])
+        })
+        .collect()
+}
+
+/// The hypervisor with `boot` as its boot capsule and the manifest's
+/// capsules bundled, console tags without colour (so tests match text).
+fn hypervisor(t: Target, boot: &Path, manifest: &Path, name: &str, env: &[(&str, &str)]) -> Result<PathBuf> {
+    let dir = paths::test_target_dir().join("capsules-build").join(name);
+    let mut all = vec![("DIOSIX_CAPSULES", manifest.to_str().context("manifest path")?), ("DIOSIX_CONSOLE_COLOUR", "0")];
+    all.extend_from_slice(env);
+    Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(boot) }.run_with_env(&all)
+}
+
+/// Waits until every needle has appeared anywhere in the output.
+fn wait_all(vm: &Running, needles: &[&str], timeout: Duration) -> Result<String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let out = vm.transcript();
+        let missing: Vec<&&str> = needles.iter().filter(|n| !out.contains(**n)).collect();
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        if Instant::now() > deadline {
+            bail!("{missing:?} did not appear within {timeout:?}\n--- output ---\n{out}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A test-guest boot capsule that idles long enough (its own timer
+/// interrupts, as a capsule beside the others) for them to finish.
+fn machine(t: Target, exe: &Path, smp: u32) -> Machine {
+    let mut m = Machine::new(t, exe);
+    m.smp = smp;
+    m.memory_mib = 1024;
+    m.append = Some("-- diosix.test=ticks:6000".into());
+    m
+}
+
+/// Ends the run; the output must hold no failed check.
+fn finish(vm: Running) -> Result<String> {
+    let out = vm.finish(Duration::from_millis(100)).output;
+    ensure!(!out.contains("testguest: FAIL"), "a check failed\n{out}");
+    ensure!(!out.contains("boot capsule died"), "the boot capsule died\n{out}");
+    Ok(out)
+}
+
+fn eight(t: Target) -> Result<()> {
+    let images = guests(t, 8)?;
+    let names: Vec<String> = (1..=8).map(|i| format!("tick{i}")).collect();
+    let entries: Vec<Guest> = names
+        .iter()
+        .zip(&images)
+        .map(|(n, i)| Guest { name: n, image: i, scenario: "ticks:100", extra: "" })
+        .collect();
+    let exe = hypervisor(t, &fixture::guest(t)?, &manifest(t, "eight.toml", &entries)?, "eight", &[])?;
+    let vm = machine(t, &exe, 2).spawn()?;
+    let needles: Vec<String> = names.iter().map(|n| format!("({n}) shut down")).collect();
+    let mut all: Vec<&str> = needles.iter().map(String::as_str).collect();
+    let passes: Vec<String> = names.iter().map(|n| format!("[{n}] testguest: PASS ticks 100")).collect();
+    all.extend(passes.iter().map(String::as_str));
+    wait_all(&vm, &all, RUN_TIMEOUT)?;
+    let out = finish(vm)?;
+    // Progress lines come from each capsule while the others run.
+    for n in &names {
+        ensure!(out.contains(&format!("[{n}] testguest: ticks 50")), "{n} printed no progress\n{out}");
+    }
+    Ok(())
+}
+
+/// `spin window <start> <end>` and `spin count <n>` of capsule `name`.
+fn spin_result(out: &str, name: &str) -> Result<(u64, u64, u64)> {
+    let line = |key: &str| {
+        out.lines()
+            .find_map(|l| l.split_once(&format!("[{name}] testguest: spin {key} ")).map(|(_, r)| r.trim().to_string()))
+            .with_context(|| format!("{name} printed no `spin {key}`\n{out}"))
+    };
+    let window = line("window")?;
+    let (s, e) = window.split_once(' ').context("window")?;
+    Ok((s.parse()?, e.parse()?, line("count")?.parse()?))
+}
+
+fn fair(t: Target) -> Result<()> {
+    let images = guests(t, 2)?;
+    let entries = [
+        Guest { name: "spinA", image: &images[0], scenario: "spin:3000", extra: "" },
+        Guest { name: "spinB", image: &images[1], scenario: "spin:3000", extra: "" },
+    ];
+    let exe = hypervisor(t, &fixture::guest(t)?, &manifest(t, "fair.toml", &entries)?, "fair", &[])?;
+    let vm = machine(t, &exe, 1).spawn()?;
+    wait_all(&vm, &["[spinA] testguest: PASS spin", "[spinB] testguest: PASS spin"], RUN_TIMEOUT)?;
+    let out = finish(vm)?;
+    let (a_start, a_end, a) = spin_result(&out, "spinA")?;
+    let (b_start, b_end, b) = spin_result(&out, "spinB")?;
+    // Their windows overlap almost wholly: both ran side by side.
+    let overlap = a_end.min(b_end).saturating_sub(a_start.max(b_start));
+    ensure!(overlap * 10 >= (a_end - a_start) * 9, "the spin windows barely overlap ({a_start}..{a_end}, {b_start}..{b_end})\n{out}");
+    let (lo, hi) = (a.min(b), a.max(b));
+    ensure!(lo > 0 && (hi - lo) * 10 <= hi, "shares differ by more than 10%: spinA counted {a}, spinB {b}\n{out}");
+    Ok(())
+}
+
+/// The RAM a capsule was given, from its "started" line.
+fn capsule_ram(out: &str, name: &str) -> Result<(u64, u64)> {
+    let rest = out
+        .lines()
+        .find_map(|l| l.split_once(&format!("({name}) started: ram ")).map(|(_, r)| r.to_string()))
+        .with_context(|| format!("no start line for {name}\n{out}"))?;
+    let range = rest.split_whitespace().next().context("range")?;
+    let (s, e) = range.split_once("..").context("range")?;
+    let hex = |x: &str| u64::from_str_radix(x.trim_start_matches("0x"), 16);
+    Ok((hex(s)?, hex(e)?))
+}
+
+fn attack(t: Target) -> Result<()> {
+    let images = guests(t, 2)?;
+    let entries = [
+        Guest { name: "victim", image: &images[0], scenario: "ticks:300", extra: "" },
+        Guest { name: "attacker", image: &images[1], scenario: "attack:0x80000000-0xc0000000", extra: "" },
+    ];
+    let exe = hypervisor(t, &fixture::guest(t)?, &manifest(t, "attack.toml", &entries)?, "attack", &[])?;
+    let vm = machine(t, &exe, 2).spawn()?;
+    wait_all(&vm, &["[attacker] testguest: PASS attack\n", "[victim] testguest: PASS ticks 300", "[diosix] capsule 3 (attacker) shut down"], RUN_TIMEOUT)?;
+    let out = finish(vm)?;
+    expect_all(&out, &["[attacker] testguest: PASS attack store", "[attacker] testguest: PASS attack load", "[attacker] testguest: PASS attack fetch"])?;
+    // Every 16 MiB from 0x80000000 was attacked: both the boot capsule's
+    // and the victim's RAM held an attacked address.
+    let boot = out.lines().find_map(|l| l.split_once("boot capsule: ram ").map(|(_, r)| r.to_string())).context("boot report")?;
+    let (bs, be) = boot.split_whitespace().next().and_then(|r| r.split_once("..")).context("boot range")?;
+    let hex = |x: &str| u64::from_str_radix(x.trim_start_matches("0x"), 16).unwrap_or(0);
+    let (vs, ve) = capsule_ram(&out, "victim")?;
+    for (what, s, e) in [("boot capsule", hex(bs), hex(be)), ("victim", vs, ve)] {
+        let first = (s.saturating_sub(0x8000_0000)).div_ceil(16 << 20) * (16 << 20) + 0x8000_0000;
+        ensure!(first < e, "no attacked address fell in the {what}'s RAM {s:#x}..{e:#x}\n{out}");
+    }
+    Ok(())
+}
+
+fn crash(t: Target) -> Result<()> {
+    let images = guests(t, 3)?;
+    let entries = [
+        Guest { name: "crasher", image: &images[0], scenario: "zeroed", extra: "on_death = \"restart\"\nrestart_limit = 2" },
+        Guest { name: "neighbour", image: &images[1], scenario: "ticks:500", extra: "" },
+        Guest { name: "huge", image: &images[2], scenario: "hello", extra: "" },
+    ];
+    let text = std::fs::read_to_string(manifest(t, "crash.toml", &entries)?)?;
+    // The last entry asks for more RAM than the machine has.
+    let path = manifest(t, "crash.toml", &[])?;
+    std::fs::write(&path, text.replacen("ram_mib = 16\nautostart = true\nbootargs = \"diosix.test=hello\"", "ram_mib = 4096\nautostart = true\nbootargs = \"diosix.test=hello\"", 1))?;
+    let exe = hypervisor(t, &fixture::guest(t)?, &path, "crash", &[])?;
+    let vm = machine(t, &exe, 2).spawn()?;
+    wait_all(&vm, &["[diosix] crasher reached its restart limit (2); it stays stopped", "[neighbour] testguest: PASS ticks 500"], RUN_TIMEOUT)?;
+    let out = finish(vm)?;
+    expect_all(&out, &["[diosix] cannot start capsule huge: no free RAM for a capsule", "[diosix] restarting crasher (restart 1 of 2)", "[diosix] restarting crasher (restart 2 of 2)"])?;
+    // Three lives, each finding its RAM zeroed although the one before
+    // dirtied all of it, and each death reported.
+    ensure!(out.matches("[crasher] testguest: PASS zeroed").count() == 3, "the crasher did not run three times with zeroed RAM\n{out}");
+    ensure!(out.matches("[crasher] testguest: dirtied ").count() == 3, "the crasher did not dirty its RAM each time\n{out}");
+    ensure!(out.matches("(crasher) died after ").count() == 3, "not every death was reported\n{out}");
+    // Each restart got the same RAM back (the hole it left), so zeroed
+    // really checks what the last one dirtied.
+    let rams: Vec<&str> = out.lines().filter_map(|l| l.split_once("(crasher) started: ram ").map(|(_, r)| r)).collect();
+    ensure!(rams.len() == 3 && rams.iter().all(|r| *r == rams[0]), "the restarts did not reuse the crasher's RAM: {rams:?}\n{out}");
+    Ok(())
+}
+
+/// The hypervisor with Linux as the boot capsule and `manifest` bundled.
+fn with_linux(t: Target, manifest_text: &str, name: &str, env: &[(&str, &str)]) -> Result<(PathBuf, PathBuf)> {
+    let built = supervisor::build(t)?;
+    let dir = paths::test_target_dir().join("capsules").join(t.arch());
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, manifest_text.replace("{vmlinux}", &built.vmlinux.display().to_string()))?;
+    let exe = hypervisor(t, &built.vmlinux, &path, name, env)?;
+    Ok((exe, built.vmlinux))
+}
+
+/// Types `info` for the capsule with the focus, tagged `tag`; returns its
+/// CPUs and MiB.
+fn info(vm: &mut Running, tag: &str) -> Result<(u32, u64)> {
+    vm.send("info\r")?;
+    let cpus = vm.expect(&format!("[{tag}] cpus: "), REPLY_TIMEOUT)?;
+    let memory = vm.expect(&format!("[{tag}] memory: "), REPLY_TIMEOUT)?;
+    vm.expect(&format!("[{tag}] {PROMPT}"), REPLY_TIMEOUT)?;
+    Ok((cpus.trim().parse().with_context(|| format!("cpus: {cpus}"))?, memory_mib(&memory)?))
+}
+
+fn linux_three(t: Target) -> Result<()> {
+    let text = "[[capsule]]\nname = \"one\"\nimage = \"{vmlinux}\"\nram_mib = 128\nvcores = 1\nautostart = true\n\n\
+                [[capsule]]\nname = \"two\"\nimage = \"{vmlinux}\"\nram_mib = 192\nvcores = 3\nautostart = true\n";
+    let (exe, _) = with_linux(t, text, "three", &[])?;
+    let mut m = Machine::new(t, &exe);
+    m.smp = 2;
+    m.memory_mib = 1024;
+    let mut vm = m.spawn()?;
+    let prompts = ["[boot] diosix boot capsule", "[one] diosix boot capsule", "[two] diosix boot capsule"];
+    wait_all(&vm, &prompts, BOOT_TIMEOUT)?;
+    wait_all(&vm, &["[boot] type 'help'", "[one] type 'help'", "[two] type 'help'"], BOOT_TIMEOUT)?;
+    // Input goes to the boot capsule first, then to each in turn.
+    let mut seen = Vec::new();
+    for (tag, id) in [("boot", 1), ("one", 2), ("two", 3), ("boot", 1)] {
+        if !seen.is_empty() {
+            vm.send(FOCUS)?;
+            vm.expect(&format!("[diosix] console input goes to {tag} (capsule {id})"), REPLY_TIMEOUT)?;
+        }
+        seen.push((tag, info(&mut vm, tag)?));
+    }
+    let transcript = vm.transcript();
+    for (tag, (cpus, mib), want_cpus, want_mib) in [
+        ("boot", seen[0].1, 2, 256),
+        ("one", seen[1].1, 1, 128),
+        ("two", seen[2].1, 3, 192),
+    ] {
+        ensure!(cpus == want_cpus, "{tag} sees {cpus} CPUs, expected {want_cpus}\n{transcript}");
+        ensure!((want_mib * 3 / 4..=want_mib).contains(&mib), "{tag} sees {mib} MiB of its {want_mib}\n{transcript}");
+    }
+    vm.send("poweroff\r")?;
+    let run = vm.finish(REPLY_TIMEOUT);
+    ensure!(!run.timed_out && run.exit_code == Some(0), "poweroff did not end QEMU with 0 ({:?})\n{}", run.exit_code, run.output);
+    Ok(())
+}
+
+fn linux_overcommitted(t: Target) -> Result<()> {
+    let (exe, _) = with_linux(t, "", "four", &[("DIOSIX_BOOT_CAPSULE_VCORES", "4")])?;
+    let mut m = Machine::new(t, &exe);
+    m.smp = 1;
+    m.memory_mib = 512;
+    let mut vm = m.spawn()?;
+    vm.expect(", vcores 0 1 2 3 on harts 0, ", BOOT_TIMEOUT)?;
+    vm.expect("diosix boot capsule", BOOT_TIMEOUT)?;
+    vm.expect(PROMPT, BOOT_TIMEOUT)?;
+    vm.send("info\r")?;
+    let cpus = vm.expect("cpus: ", REPLY_TIMEOUT)?;
+    vm.expect(PROMPT, REPLY_TIMEOUT)?;
+    vm.send("cat /proc/stat\r")?;
+    vm.expect("intr ", REPLY_TIMEOUT)?;
+    vm.expect(PROMPT, REPLY_TIMEOUT)?;
+    let transcript = vm.transcript();
+    ensure!(cpus.trim() == "4", "Linux sees {cpus} CPUs on 4 vcores, expected 4\n{transcript}");
+    ensure!(transcript.contains("SBI STA extension detected"), "Linux did not find steal-time accounting\n{transcript}");
+    // Four vcores on one hart wait for it while booting: steal time
+    // (the 8th field of the cpu line) is not zero.
+    let stat = transcript.rsplit("cat /proc/stat").next().unwrap_or("");
+    let steal: u64 = stat
+        .lines()
+        .find(|l| l.starts_with("cpu "))
+        .and_then(|l| l.split_whitespace().nth(8))
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("no cpu line in /proc/stat\n{transcript}"))?;
+    ensure!(steal > 0, "/proc/stat shows no steal time with 4 vcores on 1 hart\n{transcript}");
+    vm.send("poweroff\r")?;
+    let run = vm.finish(REPLY_TIMEOUT);
+    ensure!(!run.timed_out && run.exit_code == Some(0), "poweroff did not end QEMU with 0 ({:?})\n{}", run.exit_code, run.output);
+    Ok(())
+}
