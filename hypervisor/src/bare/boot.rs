@@ -92,6 +92,10 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     report::print_supervisor(supervisor::bytes());
     report::print_storage();
 
+    if let Err(e) = pmp::check_locks() {
+        println!("[diosix] cannot confine the boot capsule on hart {hart}: {e}");
+        power::exit(2);
+    }
     timer::init(platform.timebase_hz.unwrap_or(10_000_000));
     if let Err(e) = capsule::create_boot(&platform, tree) {
         println!("[diosix] cannot create the boot capsule: {e}");
@@ -119,6 +123,11 @@ pub extern "C" fn secondary_main(hart: usize, _dtb: usize) -> ! {
     }
     harts::wait_for_release();
     if timer_checked_out(hart) {
+        cpu::park();
+    }
+    if let Err(e) = pmp::check_locks() {
+        // Not checked in: no vcore ever runs here.
+        println!("[diosix] hart {hart}: {e}; it runs no vcore");
         cpu::park();
     }
     harts::check_in(hart);

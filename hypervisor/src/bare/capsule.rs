@@ -53,8 +53,9 @@ pub struct Capsule {
     origin: Option<&'static Image>,
     /// Times it was started again after dying.
     pub restarts: u32,
-    /// Start it again once it is gone (set as it ends).
-    again: AtomicBool,
+    /// Start it again once it is gone (set as it ends): NOT_AGAIN,
+    /// AFTER_DEATH (counts toward its restart limit) or AFTER_REBOOT.
+    again: AtomicU32,
     /// The watchdog: when it last polled its console, and whether it ever
     /// did (a capsule that never polls is never judged).
     last_poll: Ticks,
@@ -114,6 +115,8 @@ pub enum CapsuleError {
     NoHart,
     /// Zero vcores, or more than a capsule may have.
     Vcores(usize),
+    /// Not enough free RAM: what was asked for, and the largest block.
+    NoRoom { asked: u64, largest: u64 },
     /// An address of the capsule M-mode cannot reach (never, since its RAM
     /// is chosen below that; checked all the same).
     Unreachable(u64),
@@ -127,6 +130,9 @@ impl fmt::Display for CapsuleError {
             CapsuleError::Tree => write!(f, "cannot write the capsule's device tree"),
             CapsuleError::NoHart => write!(f, "no hart can run a vcore"),
             CapsuleError::Vcores(n) => write!(f, "{n} vcores asked for; a capsule has 1 to {MAX_VCORES}"),
+            CapsuleError::NoRoom { asked, largest } => {
+                write!(f, "not enough free RAM: {} asked for, the largest free block is {}", Size(*asked), Size(*largest))
+            }
             CapsuleError::Unreachable(a) => write!(f, "the capsule's address {a:#x} lies beyond this hypervisor's reach"),
         }
     }
@@ -141,6 +147,10 @@ struct MachineInfo {
 static MACHINE: spin::Once<MachineInfo> = spin::Once::new();
 static REGISTRY: spin::Mutex<Vec<Arc<Capsule>>> = spin::Mutex::new(Vec::new());
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
+const NOT_AGAIN: u32 = 0;
+const AFTER_DEATH: u32 = 1;
+const AFTER_REBOOT: u32 = 2;
 /// The RAM no capsule has: what capsules are made from.
 static POOL: spin::Once<spin::Mutex<RamPool>> = spin::Once::new();
 
@@ -293,15 +303,17 @@ pub fn create(spec: &Spec) -> Result<Arc<Capsule>, CapsuleError> {
     let ram = {
         let mut pool = pool.lock();
         if spec.boot {
-            pool.take_for_kernel(spec.ram_bytes, align, kernel.lowest_paddr())
+            pool.take_for_kernel(spec.ram_bytes, align, kernel.lowest_paddr()).map_err(CapsuleError::Layout)
         } else {
             // Where its kernel is linked to run if that RAM is free (a
             // kernel that cannot move, such as an rv32 test guest), else
             // the best fit.
             let size = spec.ram_bytes.div_ceil(align).saturating_mul(align);
-            pool.take_preferring(kernel.lowest_paddr(), size, align)
-        }
-        .map_err(CapsuleError::Layout)?
+            pool.take_preferring(kernel.lowest_paddr(), size, align).map_err(|e| match e {
+                LayoutError::NoRoom { largest } => CapsuleError::NoRoom { asked: size, largest },
+                e => CapsuleError::Layout(e),
+            })
+        }?
     };
     match load(spec, &kernel, ram, info) {
         Ok(c) => Ok(c),
@@ -363,7 +375,7 @@ fn load(spec: &Spec, kernel: &Kernel, ram: Range, info: &MachineInfo) -> Result<
         dying: AtomicBool::new(false),
         origin: spec.origin,
         restarts: spec.restarts,
-        again: AtomicBool::new(false),
+        again: AtomicU32::new(NOT_AGAIN),
         last_poll: Ticks::new(0),
         polled: AtomicBool::new(false),
         created_at: clint::mtime(),
@@ -428,11 +440,11 @@ pub fn end(c: &Arc<Capsule>, how: Ending) {
     let again = match &how {
         Ending::Shutdown { .. } => {
             println!("\n[diosix] capsule {} ({}) shut down", c.id, c.name);
-            false
+            NOT_AGAIN
         }
         Ending::Reboot { .. } => {
             println!("\n[diosix] capsule {} ({}) asked for a reboot: starting it again", c.id, c.name);
-            true
+            AFTER_REBOOT
         }
         Ending::Died(why) => {
             let secs = clint::mtime().saturating_sub(c.created_at) / super::timer::hz();
@@ -440,13 +452,13 @@ pub fn end(c: &Arc<Capsule>, how: Ending) {
             match c.origin {
                 Some(i) if i.on_death == OnDeath::Restart && c.restarts < i.restart_limit => {
                     println!("[diosix] restarting {} (restart {} of {})", c.name, c.restarts + 1, i.restart_limit);
-                    true
+                    AFTER_DEATH
                 }
                 Some(i) if i.on_death == OnDeath::Restart => {
                     println!("[diosix] {} reached its restart limit ({}); it stays stopped", c.name, i.restart_limit);
-                    false
+                    NOT_AGAIN
                 }
-                _ => false,
+                _ => NOT_AGAIN,
             }
         }
     };
@@ -475,10 +487,10 @@ impl Drop for Capsule {
         }
         let (free, _) = free_ram();
         println!("[diosix] capsule {} ({}) is gone; {} free for capsules", self.id, self.name, Size(free));
-        if self.again.load(Ordering::SeqCst)
-            && let Some(image) = self.origin
-        {
-            start_image(image, self.restarts + 1);
+        let again = self.again.load(Ordering::SeqCst);
+        if let Some(image) = self.origin.filter(|_| again != NOT_AGAIN) {
+            // A reboot it asked for is not a death: it does not count.
+            start_image(image, self.restarts + u32::from(again == AFTER_DEATH));
         }
     }
 }
@@ -493,11 +505,13 @@ fn zero(ram: Range) {
 }
 
 /// Wakes blocked vcores whose deadline passed by `now`; returns the
-/// earliest deadline still waited for.
-pub fn wake_sleepers(now: u64) -> u64 {
+/// earliest deadline still waited for. The capsules looked at are left
+/// in `held`, for the caller to let go of once it holds no lock (the
+/// last reference to one that ended zeroes its RAM as it goes).
+pub fn wake_sleepers(now: u64, held: &mut Vec<Arc<Capsule>>) -> u64 {
     let mut earliest = u64::MAX;
-    let caps = all();
-    for c in &caps {
+    *held = all();
+    for c in held.iter() {
         for i in 0..c.vcores.len() {
             let v = &c.vcores[i];
             if !v.is(vcore::BLOCKED) {

@@ -2,10 +2,12 @@
 //! hypervisor: reading the `time` CSR on a hart without it, from the
 //! CLINT's `mtime`, as firmware such as OpenSBI does for Linux.
 //!
-//! On such a hart illegal-instruction exceptions stay in M-mode
-//! (`vcore::prepare_hart`); each arrives here, and anything that is not a
-//! read of `time` goes on to the capsule's kernel exactly as if it had
-//! been delegated.
+//! Illegal-instruction exceptions stay in M-mode on every hart (a
+//! capsule's `wfi` arrives as one, `exits.rs`). On a hart without `time`
+//! its reads are answered here; anything else, and every read on a hart
+//! that has the CSR (where it traps only because the capsule's kernel
+//! closed `scounteren.TM` to its user space), goes on to the capsule's
+//! kernel exactly as if it had been delegated.
 
 use super::guest::Context;
 use super::reflect::{self, NoHandler};
@@ -16,9 +18,10 @@ const ILLEGAL_INSTRUCTION: usize = 2;
 /// Handles an illegal-instruction exception from the capsule (S or U mode).
 /// The instruction comes from `mtval`, where the hart puts it; a hart that
 /// leaves `mtval` zero gets every such trap passed on.
-pub fn illegal_instruction(ctx: &mut Context) -> Result<(), NoHandler> {
+pub fn illegal_instruction(ctx: &mut Context, hart: usize) -> Result<(), NoHandler> {
     let tval = csr::mtval::read();
-    match insn::time_read(tval as u32, usize::BITS == 32) {
+    let emulated = !super::machine::has_time_csr(hart);
+    match insn::time_read(tval as u32, usize::BITS == 32).filter(|_| emulated) {
         Some(read) => {
             let now = clint::mtime();
             let value = if read.high { (now >> 32) as usize } else { now as usize };

@@ -110,14 +110,14 @@ fn handle(hart: usize, v: &VcoreRef, ctx: &mut Context, exit: Exit) -> After {
         }
         Exit::Sbi => sbi_call(hart, v, ctx),
         Exit::AccessFault(code) => reflect_access_fault(v, ctx, code),
-        Exit::IllegalInstruction => illegal_instruction(v, ctx),
+        Exit::IllegalInstruction => illegal_instruction(hart, v, ctx),
         Exit::Other { interrupt, code } => died(v, ctx, cpu::exception_name(interrupt, code)),
     }
 }
 
 /// `wfi` from the capsule's kernel (mstatus.TW makes it trap), reads of a
 /// missing `time` CSR, and everything else passed on to the kernel.
-fn illegal_instruction(v: &VcoreRef, ctx: &mut Context) -> After {
+fn illegal_instruction(hart: usize, v: &VcoreRef, ctx: &mut Context) -> After {
     let from_s = csr::mstatus::read() & csr::MPP_MASK == csr::MPP_S;
     if from_s && csr::mtval::read() == WFI {
         ctx.pc = ctx.pc.wrapping_add(4);
@@ -127,7 +127,7 @@ fn illegal_instruction(v: &VcoreRef, ctx: &mut Context) -> After {
         }
         return After::Block;
     }
-    match emulate::illegal_instruction(ctx) {
+    match emulate::illegal_instruction(ctx, hart) {
         Ok(()) => After::Resume,
         Err(_) => died(v, ctx, "illegal instruction with no working trap handler"),
     }
@@ -198,12 +198,17 @@ fn suspend(v: &VcoreRef, ctx: &mut Context, how: Suspend) -> After {
             Resume::FromSystemSuspend { addr, opaque }
         }
     };
-    *v.resume.lock() = resume;
     if csr::mip::read() & csr::sie::read() & super::sstate::S_PENDING != 0 {
-        // Something it waits for is pending already: it resumes at once,
-        // through the scheduler so a non-retentive resume starts afresh.
-        return After::Preempt;
+        // Something it waits for is pending already: it resumes at once.
+        if resume == Resume::InPlace {
+            v.hsm.store(vcore::STARTED, Ordering::SeqCst);
+            return After::Resume;
+        }
+        // Through the scheduler, so a non-retentive resume starts afresh.
+        *v.resume.lock() = resume;
+        return After::Requeue;
     }
+    *v.resume.lock() = resume;
     After::Block
 }
 

@@ -83,6 +83,7 @@ diosix_probe_store_u32:
     csrw    mtvec, t0
     ret
 
+    PROBE diosix_probe_time, 0xc01, 0
     PROBE diosix_probe_stimecmp, 0x14d
     PROBE diosix_clear_menvcfg, 0x30a
     PROBE diosix_clear_mseccfg, 0x747
@@ -111,6 +112,7 @@ unsafe extern "C" {
     fn diosix_clear_mcountinhibit() -> Probed;
     fn diosix_probe_load_u8(addr: usize) -> Probed;
     fn diosix_probe_store_u32(addr: usize, value: u32) -> Probed;
+    fn diosix_probe_time() -> Probed;
     fn diosix_probe_stimecmp() -> Probed;
     #[cfg(target_arch = "riscv32")]
     fn diosix_clear_menvcfgh() -> Probed;
@@ -150,6 +152,15 @@ static COUNTINHIBIT: AtomicUsize = AtomicUsize::new(0);
 /// touching it where it is missing would be a fatal trap in M-mode.
 pub fn has_countinhibit(hart: usize) -> bool {
     hart < usize::BITS as usize && COUNTINHIBIT.load(Ordering::Relaxed) & (1 << hart) != 0
+}
+
+/// Harts whose `time` CSR reads (many do not: the FU540's cores, QEMU's
+/// `sifive_u`); on the others the hypervisor emulates it.
+static TIME_CSR: AtomicUsize = AtomicUsize::new(0);
+
+/// True if the calling hart `hart` has a readable `time` CSR.
+pub fn has_time_csr(hart: usize) -> bool {
+    hart < usize::BITS as usize && TIME_CSR.load(Ordering::Relaxed) & (1 << hart) != 0
 }
 
 /// True if a byte load from `addr` completes instead of faulting: whether
@@ -286,6 +297,9 @@ pub fn init_hart() -> Result<(), StateError> {
         // Every counter counts (mcountinhibit zero), where it exists.
         if diosix_clear_mcountinhibit().present != 0 && hart < usize::BITS as usize {
             COUNTINHIBIT.fetch_or(1 << hart, Ordering::Relaxed);
+        }
+        if diosix_probe_time().present != 0 && hart < usize::BITS as usize {
+            TIME_CSR.fetch_or(1 << hart, Ordering::Relaxed);
         }
         let sec = diosix_clear_mseccfg();
         #[cfg(target_arch = "riscv32")]

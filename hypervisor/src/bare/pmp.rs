@@ -141,13 +141,12 @@ fn entries() -> impl Iterator<Item = (usize, u8)> {
     (0..MAX_ENTRIES).map_while(|i| cfg_of(i).map(|c| (i, c)))
 }
 
-/// Confines S and U mode on this hart to `window`, and checks that the
-/// hardware took it.
-pub fn confine_to(window: &Range) -> Result<(), PmpError> {
-    let lo = (window.start() >> 2) as usize;
-    let hi = (window.end() >> 2) as usize;
-    // Locked entries keep their values whatever is written: find them
-    // first. Entries 0 and 1 are the window's.
+/// Checks that no entry an earlier boot stage locked stands in the way of
+/// a capsule's window on this hart: a locked entry 0 or 1 (the window's
+/// own), or a locked entry that lets S/U-mode reach anything. Each hart
+/// checks before it runs any vcore.
+pub fn check_locks() -> Result<(), PmpError> {
+    // Locked entries keep their values whatever is written.
     for (i, cfg) in entries() {
         if cfg & LOCKED == 0 {
             continue;
@@ -159,6 +158,15 @@ pub fn confine_to(window: &Range) -> Result<(), PmpError> {
             return Err(PmpError::LockedGrant { entry: i, cfg });
         }
     }
+    Ok(())
+}
+
+/// Confines S and U mode on this hart to `window`, and checks that the
+/// hardware took it.
+pub fn confine_to(window: &Range) -> Result<(), PmpError> {
+    let lo = (window.start() >> 2) as usize;
+    let hi = (window.end() >> 2) as usize;
+    check_locks()?;
     // Every configuration register cleared (locked bytes ignore it), the
     // unused addresses too, then the window.
     for reg in cfg_regs().take_while(|&r| read_cfg_reg(r).is_some()) {

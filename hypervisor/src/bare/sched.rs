@@ -128,6 +128,9 @@ pub enum After {
     Preempt,
     /// It waits for an interrupt (wfi, suspend).
     Block,
+    /// It goes back on the run queue even if nothing else waits (to be
+    /// switched in afresh: a non-retentive resume).
+    Requeue,
     /// It stopped (HSM hart_stop).
     Stop,
     /// Its capsule is ending (already marked dying).
@@ -156,8 +159,17 @@ pub fn after_trap(hart: usize, after: After) -> *mut Context {
             switch_out(hart, &cur, true);
             block(cur);
         }
+        After::Requeue => {
+            switch_out(hart, &cur, true);
+            cur.run.store(QUEUED, Ordering::SeqCst);
+            enqueue(cur);
+        }
         After::Stop => {
             switch_out(hart, &cur, true);
+            // Nothing it asked for outlives it: no deadline, no pending
+            // IPI (a start gives it fresh S-mode state too).
+            cur.deadline.set(u64::MAX);
+            cur.pending.store(0, Ordering::SeqCst);
             cur.run.store(OFF, Ordering::SeqCst);
             cur.hsm.store(vcore::STOPPED, Ordering::SeqCst);
         }
@@ -299,7 +311,8 @@ fn switch_in(hart: usize, v: VcoreRef) -> *mut Context {
     }
     if let Resume::At { addr, opaque } | Resume::FromSystemSuspend { addr, opaque } = resume {
         // A start (or a non-retentive resume) is the vcore's hart reset:
-        // registers, S-mode state and SBI state start afresh.
+        // registers, S-mode state, SBI state and the TLB start afresh.
+        flush();
         *s = super::sstate::SState::reset();
         ctx.regs = [0; 32];
         ctx.regs[Context::A0] = v.id;

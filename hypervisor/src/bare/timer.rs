@@ -70,12 +70,14 @@ pub fn on_tick(hart: usize) -> bool {
         v.deadline.set(u64::MAX);
         csr::mip::set(csr::STIP);
     }
+    let mut held = alloc::vec::Vec::new();
     {
         let mut s = SLEEPERS.lock();
         if *s <= now {
-            *s = capsule::wake_sleepers(now);
+            *s = capsule::wake_sleepers(now, &mut held);
         }
     }
+    drop(held);
     let tick = TICK.get();
     if tick <= now {
         // One hart takes the tick: the first to move it on.

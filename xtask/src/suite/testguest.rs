@@ -79,7 +79,7 @@ pub fn cases(t: Target) -> Vec<Case> {
     cases.push(case(format!("{a}: test guest: console output and input through SBI"), move || console(t)));
     if t == Target::Riscv64gc {
         cases.push(case(format!("{a}: built with DIOSIX_SSTC=0, a capsule has no Sstc: stimecmp is an illegal instruction, SBI timers work"), move || no_sstc(t)));
-        cases.push(case(format!("{a}: DIOSIX_BOOT_CAPSULE_VCORES=2 gives 2 vcores on -smp 4, and on -smp 1 says it can give only 1"), move || vcore_setting(t)));
+        cases.push(case(format!("{a}: DIOSIX_BOOT_CAPSULE_VCORES=2 gives 2 vcores on -smp 4, and on -smp 1 too (sharing the hart)"), move || vcore_setting(t)));
     }
     for &(target, what) in ATTACKS {
         cases.push(case(format!("{a}: isolation: a load and a store to {what} are contained"), move || {

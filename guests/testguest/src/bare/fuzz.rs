@@ -31,18 +31,19 @@ use super::trap::{self, SEEN};
 const PMU: usize = 0x0050_4D55;
 const SUSP: usize = 0x5355_5350;
 const FWFT: usize = 0x4657_4654;
+const STA: usize = 0x0053_5441;
 
 const DEFAULT_CALLS: u64 = 100_000;
 
 /// Extensions diosix implements, with their highest function ID.
 const IMPLEMENTED: [(usize, usize); 7] = [(BASE, 6), (TIME, 0), (IPI, 0), (RFNC, 6), (HSM, 3), (SRST, 0), (DBCN, 2)];
 /// Extensions that may or may not be implemented yet: any standard answer.
-const MAYBE: [usize; 3] = [PMU, SUSP, FWFT];
+const MAYBE: [usize; 4] = [PMU, SUSP, FWFT, STA];
 /// Other IDs worth trying: reserved, experimental, vendor and firmware
 /// ranges, extensions diosix does not offer, and extremes.
 const ODD_EIDS: [usize; 16] = [
     0x09, 0x0f, 0x11, 0x0800_0000, 0x08FF_FFFF, 0x0900_0000, 0x09FF_FFFF, 0x0A00_0000,
-    0x0AFF_FFFF, 0x0B00_0000, 0x4E41_434C, 0x0053_5441, 0x4350_5043, 0x4D50_5859, 0x7FFF_FFFF, usize::MAX,
+    0x0AFF_FFFF, 0x0B00_0000, 0x4E41_434C, 0x0053_5345, 0x4350_5043, 0x4D50_5859, 0x7FFF_FFFF, usize::MAX,
 ];
 /// The virt board's device registers: UART, CLINT (msip, mtimecmp, mtime),
 /// PLIC, test/power-off device, RTC, PCIe.
@@ -135,7 +136,7 @@ fn eid(r: &mut Rng) -> usize {
 fn fid(r: &mut Rng, eid: usize) -> usize {
     let max = match IMPLEMENTED.iter().find(|i| i.0 == eid) {
         Some(&(_, max)) => max,
-        None => [(PMU, 8), (SUSP, 0), (FWFT, 1)].iter().find(|m| m.0 == eid).map_or(8, |m| m.1),
+        None => [(PMU, 8), (SUSP, 0), (FWFT, 1), (STA, 0)].iter().find(|m| m.0 == eid).map_or(8, |m| m.1),
     };
     match r.below(10) {
         // Mostly the extension's own functions (and the one after them).
@@ -235,6 +236,13 @@ fn sanitize(c: &Ctx, eid: usize, fid: usize, mut a: [usize; 6]) -> Option<[usize
         (PMU, 8) if c.inside(a[0]) => {
             a[0] = scratch();
             a[2] %= 4096 / 16 + 1;
+        }
+        // STA set_shmem: the steal-time record is written (zeroed, then
+        // updated whenever the vcore waited for a hart) where it is set:
+        // inside the capsule only on the scratch page.
+        (STA, 0) if c.inside(a[0]) => {
+            a[0] = scratch() + (a[0] % 64) * 64 % 4096;
+            a[1] = 0;
         }
         // FWFT set: standard features (landing pads, shadow stacks,
         // pointer masking, ...) would change how our own code runs; they

@@ -236,11 +236,12 @@ fn base() -> bool {
         ("PMU present", PMU),
         ("SUSP present", SUSP),
         ("FWFT present", FWFT),
+        ("STA present", 0x0053_5441),
     ] {
         let (e, v) = sbi::call(BASE, 3, [eid, 0, 0]);
         ok &= check(name, e == 0 && v != 0, format_args!("probe gave {e} {v}"));
     }
-    for (name, eid) in [("NACL absent", 0x4E41_434C), ("STA absent", 0x0053_5441), ("SSE absent", 0x0053_5345), ("CPPC absent", 0x4350_5043)] {
+    for (name, eid) in [("NACL absent", 0x4E41_434C), ("SSE absent", 0x0053_5345), ("CPPC absent", 0x4350_5043)] {
         let (e, v) = sbi::call(BASE, 3, [eid, 0, 0]);
         ok &= check(name, e == 0 && v == 0, format_args!("probe gave {e} {v}"));
     }
