@@ -79,7 +79,7 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         power::exit(2);
     }
     timer_checked_out(hart);
-    harts::release();
+    harts::release(platform.usable_harts().map(|h| h.id as usize));
     selftest(&platform);
 
     let expected: alloc::vec::Vec<usize> = platform
@@ -102,7 +102,7 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         power::exit(2)
     }
     capsule::autostart(storage::IMAGES);
-    if !harts::is_online(hart) {
+    if !harts::runs_vcores(hart) {
         // This hart cannot run vcores: the others run them.
         let first = platform.usable_harts().map(|h| h.id as usize).find(|&h| harts::is_online(h));
         println!("[diosix] hart {hart} cannot run vcores: the boot capsule starts on hart {}", first.unwrap_or(0));
@@ -131,6 +131,10 @@ pub extern "C" fn secondary_main(hart: usize, _dtb: usize) -> ! {
         cpu::park();
     }
     harts::check_in(hart);
+    if !harts::runs_vcores(hart) {
+        // A hart the device tree gives no S-mode or MMU (a monitor core).
+        cpu::park();
+    }
     sched::start(hart)
 }
 

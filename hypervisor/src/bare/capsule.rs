@@ -417,6 +417,7 @@ pub enum Ending<'a> {
 /// entry says so (up to its limit), and a reboot always does.
 pub fn end(c: &Arc<Capsule>, how: Ending) {
     if c.boot {
+        sched::report_stats();
         match how {
             Ending::Shutdown { failure } => {
                 let why = if failure { " (system failure)" } else { "" };

@@ -122,3 +122,23 @@ pub fn sfence_vma() {
     // SAFETY: a full TLB flush has no other effect.
     unsafe { asm!("sfence.vma") };
 }
+
+/// This hart's retired-instruction count.
+pub fn instret() -> u64 {
+    #[cfg(target_arch = "riscv64")]
+    {
+        let v: usize;
+        // SAFETY: reading minstret has no side effects.
+        unsafe { asm!("csrr {0}, minstret", out(reg) v) };
+        v as u64
+    }
+    #[cfg(target_arch = "riscv32")]
+    loop {
+        let (hi, lo, hi2): (usize, usize, usize);
+        // SAFETY: as above; the high half is read twice to catch a carry.
+        unsafe { asm!("csrr {0}, minstreth", "csrr {1}, minstret", "csrr {2}, minstreth", out(reg) hi, out(reg) lo, out(reg) hi2) };
+        if hi == hi2 {
+            return ((hi as u64) << 32) | lo as u64;
+        }
+    }
+}

@@ -31,16 +31,20 @@ impl FpRegs {
     pub const ZERO: FpRegs = FpRegs { f: [0; 32], fcsr: 0 };
 }
 
+// Four routines from two macros: save or load f0..f31 (each in an 8-byte
+// slot, with `fsd`/`fld` on harts with D, `fsw`/`flw` on those with F
+// only) and fcsr at offset 256. a0 = the FpRegs.
 global_asm!(
     r#"
     .section .text
     .option push
     .option arch, +d
+    .macro FP_SAVE name, store
     .balign 4
-    .globl diosix_fp_save_d
-diosix_fp_save_d:
+    .globl \name
+\name:
     .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    fsd     f\n, (\n * 8)(a0)
+    \store  f\n, (\n * 8)(a0)
     .endr
     frcsr   t0
     .if {xlenb} == 8
@@ -49,11 +53,14 @@ diosix_fp_save_d:
     sw      t0, 256(a0)
     .endif
     ret
+    .endm
 
-    .globl diosix_fp_load_d
-diosix_fp_load_d:
+    .macro FP_LOAD name, load
+    .balign 4
+    .globl \name
+\name:
     .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    fld     f\n, (\n * 8)(a0)
+    \load   f\n, (\n * 8)(a0)
     .endr
     .if {xlenb} == 8
     ld      t0, 256(a0)
@@ -62,32 +69,12 @@ diosix_fp_load_d:
     .endif
     fscsr   t0
     ret
+    .endm
 
-    .globl diosix_fp_save_f
-diosix_fp_save_f:
-    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    fsw     f\n, (\n * 8)(a0)
-    .endr
-    frcsr   t0
-    .if {xlenb} == 8
-    sd      t0, 256(a0)
-    .else
-    sw      t0, 256(a0)
-    .endif
-    ret
-
-    .globl diosix_fp_load_f
-diosix_fp_load_f:
-    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    flw     f\n, (\n * 8)(a0)
-    .endr
-    .if {xlenb} == 8
-    ld      t0, 256(a0)
-    .else
-    lw      t0, 256(a0)
-    .endif
-    fscsr   t0
-    ret
+    FP_SAVE diosix_fp_save_d, fsd
+    FP_LOAD diosix_fp_load_d, fld
+    FP_SAVE diosix_fp_save_f, fsw
+    FP_LOAD diosix_fp_load_f, flw
     .option pop
     "#,
     xlenb = const core::mem::size_of::<usize>(),

@@ -48,9 +48,22 @@ pub fn wait_for<I: Iterator<Item = usize> + Clone>(expected: I, spins: usize) ->
 
 static RELEASED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
-/// The boot hart has set up what the others use (console, CLINT).
-pub fn release() {
+/// Harts the device tree says can run vcores (S-mode and an MMU), a bit
+/// each: others (a monitor core such as the FU540's E51) check in but
+/// never run the scheduler.
+static USABLE: AtomicUsize = AtomicUsize::new(0);
+
+/// The boot hart has set up what the others use (console, CLINT) and
+/// says which harts may run vcores.
+pub fn release(usable: impl Iterator<Item = usize>) {
+    let mask = usable.filter(|&h| h < MAX_HARTS).fold(0, |m, h| m | (1 << h));
+    USABLE.store(mask, Ordering::SeqCst);
     RELEASED.store(true, Ordering::SeqCst);
+}
+
+/// True if `hart` checked in and may run vcores.
+pub fn runs_vcores(hart: usize) -> bool {
+    is_online(hart) && USABLE.load(Ordering::SeqCst) & (1 << hart) != 0
 }
 
 /// Spins until [`release`].

@@ -27,7 +27,7 @@ use super::vcore::{self, BLOCKED, OFF, QUEUED, RUNNING, Resume, Vcore};
 use super::{clint, csr, machine, mailbox, pmp, power, sbi_state, timer};
 
 /// The time slice, in milliseconds (build setting `DIOSIX_SLICE_MS`).
-use super::settings::SLICE_MS;
+use super::settings::{SCHED_STATS, SLICE_MS};
 
 static QUEUE: spin::Mutex<VecDeque<VcoreRef>> = spin::Mutex::new(VecDeque::new());
 
@@ -140,6 +140,44 @@ pub enum After {
 /// After a trap: carries out `after` for the hart's vcore, then returns
 /// the context to enter (perhaps another vcore's, after waiting for one).
 pub fn after_trap(hart: usize, after: After) -> *mut Context {
+    if !SCHED_STATS {
+        return next(hart, after);
+    }
+    let before = (csr::instret(), clint::mtime(), current(hart).map(|v| v.capsule.id));
+    IDLED[hart].store(false, Ordering::Relaxed);
+    let ctx = next(hart, after);
+    let now = current(hart).map(|v| v.capsule.id);
+    if before.2.is_some() && now.is_some() && before.2 != now && !IDLED[hart].load(Ordering::Relaxed) {
+        let mut s = STATS.lock();
+        s.0 += 1;
+        s.1 += csr::instret().wrapping_sub(before.0);
+        s.2 += clint::mtime().wrapping_sub(before.1);
+    }
+    ctx
+}
+
+/// With `DIOSIX_SCHED_STATS`: switches between capsules (not counting
+/// those where the hart slept between), their instructions and timer
+/// ticks, from the trap handler's return to the next capsule's entry.
+static STATS: spin::Mutex<(u64, u64, u64)> = spin::Mutex::new((0, 0, 0));
+static IDLED: [core::sync::atomic::AtomicBool; MAX_HARTS] = [const { core::sync::atomic::AtomicBool::new(false) }; MAX_HARTS];
+
+/// Says what [`STATS`] counted (when the machine powers off).
+pub fn report_stats() {
+    if !SCHED_STATS {
+        return;
+    }
+    let (n, insns, ticks) = *STATS.lock();
+    let ns = (ticks as u128 * 1_000_000_000 / timer::hz() as u128) as u64;
+    let per = |x: u64| if n == 0 { 0 } else { x / n };
+    println!(
+        "[diosix] scheduler: {n} switches between capsules, {} instructions and {} ns each on average",
+        per(insns),
+        per(ns)
+    );
+}
+
+fn next(hart: usize, after: After) -> *mut Context {
     let Some(cur) = slot(hart).take() else {
         return pick(hart);
     };
@@ -280,6 +318,9 @@ fn pick(hart: usize) -> *mut Context {
             continue;
         }
         timer::program(hart);
+        if SCHED_STATS {
+            IDLED[hart].store(true, Ordering::Relaxed);
+        }
         riscv::asm::wfi();
         IDLE.fetch_and(!bit, Ordering::SeqCst);
     }

@@ -20,6 +20,10 @@ pub const WATCHDOG_SECONDS: u64 = number(option_env!("DIOSIX_WATCHDOG_SECONDS"),
 pub const SLICE_MS: u64 = number(option_env!("DIOSIX_SLICE_MS"), 10);
 const _: () = assert!(SLICE_MS > 0, "DIOSIX_SLICE_MS must be at least 1");
 
+/// 1: the scheduler counts switches between capsules and their cost,
+/// and reports them when the machine powers off (for `cargo xtask bench`).
+pub const SCHED_STATS: bool = number(option_env!("DIOSIX_SCHED_STATS"), 0) != 0;
+
 /// 1: the console colours each capsule's line tag; 0: plain tags.
 pub const CONSOLE_COLOUR: bool = number(option_env!("DIOSIX_CONSOLE_COLOUR"), 1) != 0;
 

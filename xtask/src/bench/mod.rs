@@ -18,6 +18,7 @@
 //! that fails is reported and skipped; the command fails only if every run
 //! of a kind failed for some target.
 
+mod capsules;
 mod parse;
 mod report;
 mod svg;
@@ -59,6 +60,8 @@ enum Kind {
     OpenSbi,
     /// diosix built with `DIOSIX_SSTC=0`: the timer through SBI only.
     NoSstc,
+    /// diosix with seven idle Linux capsules beside the boot capsule.
+    SevenIdle,
 }
 
 impl Kind {
@@ -67,6 +70,7 @@ impl Kind {
             Kind::Diosix => "diosix",
             Kind::OpenSbi => "OpenSBI",
             Kind::NoSstc => "diosix, DIOSIX_SSTC=0",
+            Kind::SevenIdle => "diosix, 7 idle capsules beside",
         }
     }
 
@@ -74,6 +78,7 @@ impl Kind {
     fn command(self) -> &'static str {
         match self {
             Kind::NoSstc => "bench timer\r",
+            Kind::SevenIdle => "bench cpu\r",
             _ => "bench\r",
         }
     }
@@ -233,12 +238,19 @@ fn bench_target(
         Ok(exe) => kinds.push((Kind::NoSstc, exe)),
         Err(e) => notes.push(format!("{a}: no DIOSIX_SSTC=0 build: {e:#}")),
     }
+    match capsules::with_seven_idle(t, &built.vmlinux) {
+        Ok(exe) => kinds.push((Kind::SevenIdle, exe)),
+        Err(e) => notes.push(format!("{a}: no build with seven idle capsules: {e:#}")),
+    }
     for (k, exe) in &kinds {
         eprintln!("{a}: {}: {}", k.name(), exe.display());
     }
     let machines: Vec<(Kind, Machine)> = kinds
         .iter()
-        .map(|(k, exe)| (*k, linux_machine(t, *k, exe, smp, memory_mib, capsule_mib)))
+        .map(|(k, exe)| {
+            let mib = if *k == Kind::SevenIdle { capsules::seven_idle_memory_mib(capsule_mib, memory_mib) } else { memory_mib };
+            (*k, linux_machine(t, *k, exe, smp, mib, capsule_mib))
+        })
         .collect();
 
     let mut samples: Vec<Samples> = machines.iter().map(|_| Samples::default()).collect();
@@ -310,6 +322,10 @@ fn bench_target(
             &o.workloads[i],
             failed,
         ));
+        if let (true, Some(n)) = (*w == "cpu", sample(Kind::SevenIdle)) {
+            let failed = [n.failures(w), o.failures(w)].concat();
+            rows.push(row("cpu (7 idle capsules beside)", "s", Kind::SevenIdle, &n.workloads[i], &o.workloads[i], failed));
+        }
         if let (true, Some(n)) = (*w == "timer", sample(Kind::NoSstc)) {
             let failed = [n.failures(w), o.failures(w)].concat();
             rows.push(row(
@@ -343,6 +359,14 @@ fn bench_target(
             }
         }
         Err(e) => notes.push(format!("{a}: no SBI costs: {}", first_line(&e))),
+    }
+
+    match capsules::switch_cost(t) {
+        Ok((insns, ns)) => {
+            rows.push(row("switch between capsules", "instructions", Kind::Diosix, &[insns as f64], &[], Vec::new()));
+            rows.push(row("switch between capsules", "ns", Kind::Diosix, &[ns as f64], &[], Vec::new()));
+        }
+        Err(e) => notes.push(format!("{a}: no switch cost: {}", first_line(&e))),
     }
 
     let mem = |s: &Samples| s.memory_mib.map_or("?".into(), |m| m.to_string());

@@ -27,6 +27,7 @@ pub fn cases(t: Target) -> Vec<Case> {
     vec![
         case(format!("{a}: capsules: eight test-guest capsules beside the boot capsule on 2 harts all count their timer interrupts"), move || eight(t)),
         case(format!("{a}: capsules: two CPU-bound capsules on 1 hart get shares within 10% of each other"), move || fair(t)),
+        case(format!("{a}: capsules: two capsules sharing 1 hart keep their own FP registers and sscratch, and start with zeroed FP registers"), move || keep(t)),
         case(format!("{a}: capsules: a second capsule's loads, stores and fetches to the boot capsule's and a third capsule's RAM are contained"), move || attack(t)),
         case(format!("{a}: capsules: a crashing capsule ends alone, is restarted into zeroed RAM up to its limit; one too big for the RAM is refused"), move || crash(t)),
         case(format!("{a}: capsules: two Linux capsules beside the boot capsule on -smp 2; each answers info with its own CPUs and memory once it has the focus"), move || linux_three(t)),
@@ -174,6 +175,25 @@ fn fair(t: Target) -> Result<()> {
     let (lo, hi) = (a.min(b), a.max(b));
     ensure!(lo > 0 && (hi - lo) * 10 <= hi, "shares differ by more than 10%: spinA counted {a}, spinB {b}\n{out}");
     Ok(())
+}
+
+fn keep(t: Target) -> Result<()> {
+    let images = guests(t, 2)?;
+    let entries = [
+        Guest { name: "keepA", image: &images[0], scenario: "keep:1500:1", extra: "" },
+        Guest { name: "keepB", image: &images[1], scenario: "keep:1500:2", extra: "" },
+    ];
+    let exe = hypervisor(t, &fixture::guest(t)?, &manifest(t, "keep.toml", &entries)?, "keep", &[])?;
+    let vm = machine(t, &exe, 1).spawn()?;
+    wait_all(&vm, &["(keepA) shut down", "(keepB) shut down"], RUN_TIMEOUT)?;
+    let out = finish(vm)?;
+    // QEMU's virt harts have D whatever the target: FP is checked too.
+    expect_all(&out, &[
+        "[keepA] testguest: PASS keep: FP registers start at zero",
+        "[keepB] testguest: PASS keep: FP registers start at zero",
+        "[keepA] testguest: PASS keep: sscratch and FP registers kept for 1500 ms",
+        "[keepB] testguest: PASS keep: sscratch and FP registers kept for 1500 ms",
+    ])
 }
 
 /// The RAM a capsule was given, from its "started" line.

@@ -17,6 +17,7 @@ mod entry;
 mod fuzz;
 mod hext;
 mod hostile;
+mod keep;
 mod multi;
 mod sbi;
 mod scenarios;

@@ -54,6 +54,8 @@ pub struct Ram {
     pub timebase: u64,
     /// The capsule's harts list Sstc: it may write its own `stimecmp`.
     pub sstc: bool,
+    /// The capsule's harts list D: it has FP registers of 64 bits.
+    pub fpu: bool,
 }
 
 /// The scenario named on the command line, and the capsule's RAM and harts.
@@ -74,6 +76,7 @@ pub fn read_tree(dtb: usize) -> (&'static str, Ram) {
         hart_count: 0,
         timebase: p.timebase_hz.unwrap_or(10_000_000),
         sstc: p.harts.first().is_some_and(|h| h.isa.split('_').any(|e| e == "sstc")),
+        fpu: p.harts.first().is_some_and(|h| h.isa.split('_').next().is_some_and(|l| l.get(4..).is_some_and(|x| x.contains('d')))),
     };
     for h in p.harts.iter().take(16) {
         ram.harts[ram.hart_count] = h.id as usize;
@@ -125,6 +128,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "console" => console(&ram),
         "srst" => srst(),
         "die" => die(),
+        s if s.starts_with("keep:") => super::keep::run(&ram, &s[5..]),
         "zeroed" => super::multi::zeroed(&ram),
         "crash" => super::multi::crash(),
         s if s == "fuzz" || s.starts_with("fuzz:") => super::fuzz::run(s, hart, &ram),
