@@ -97,6 +97,7 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
         power::exit(2);
     }
     timer::init(platform.timebase_hz.unwrap_or(10_000_000));
+    sched::init();
     if let Err(e) = capsule::create_boot(&platform, tree) {
         println!("[diosix] cannot create the boot capsule: {e}");
         power::exit(2)

@@ -487,7 +487,18 @@ impl Drop for Capsule {
             println!("[diosix] capsule {}'s RAM {} could not go back to the pool: {e:?}", self.id, self.ram);
         }
         let (free, _) = free_ram();
-        println!("[diosix] capsule {} ({}) is gone; {} free for capsules", self.id, self.name, Size(free));
+        let hz = super::timer::hz().max(1);
+        let ms = |t: u64| t.saturating_mul(1000) / hz;
+        let ran: u64 = self.vcores.iter().map(|v| v.ran.get()).sum();
+        let waited: u64 = self.vcores.iter().map(|v| v.steal.get()).sum();
+        println!(
+            "[diosix] capsule {} ({}) is gone after {} ms on harts ({} ms waiting for one); {} free for capsules",
+            self.id,
+            self.name,
+            ms(ran),
+            ms(waited),
+            Size(free)
+        );
         let again = self.again.load(Ordering::SeqCst);
         if let Some(image) = self.origin.filter(|_| again != NOT_AGAIN) {
             // A reboot it asked for is not a death: it does not count.

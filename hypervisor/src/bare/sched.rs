@@ -1,7 +1,8 @@
 //! The scheduler: which vcore each hart runs, and the switch between them.
 //!
-//! Runnable vcores of every capsule wait on one run queue, first come
-//! first served; any hart takes the next. A vcore runs until its time
+//! Runnable vcores of every capsule wait on one run queue; any hart takes
+//! the next: the one that has run least (`crates/sched`, which says why a
+//! first-come queue is not enough). A vcore runs until its time
 //! slice ends while another waits, it waits itself (`wfi`, an SBI
 //! suspend), it stops, or its capsule ends. A hart with nothing to run
 //! sleeps in `wfi` until a vcore is queued (the queuer wakes it with a
@@ -14,10 +15,11 @@
 //! and the PMP window is reprogrammed when the capsule changes: nothing
 //! of one capsule stays reachable, or readable, to another.
 
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicUsize, Ordering};
+
+use ::sched::RunQueue;
 
 use super::capsule::VcoreRef;
 use super::console::{force_println, println};
@@ -29,7 +31,13 @@ use super::{clint, csr, machine, mailbox, pmp, power, sbi_state, timer};
 /// The time slice, in milliseconds (build setting `DIOSIX_SLICE_MS`).
 use super::settings::{SCHED_STATS, SLICE_MS};
 
-static QUEUE: spin::Mutex<VecDeque<VcoreRef>> = spin::Mutex::new(VecDeque::new());
+static QUEUE: spin::Mutex<RunQueue<VcoreRef>> = spin::Mutex::new(RunQueue::new(0));
+
+/// Sets the run queue's grace for sleepers (one slice) once the
+/// timebase is known.
+pub fn init() {
+    *QUEUE.lock() = RunQueue::new(timer::slice_ticks(SLICE_MS));
+}
 
 /// Harts asleep with nothing to run, a bit each.
 static IDLE: AtomicUsize = AtomicUsize::new(0);
@@ -65,7 +73,10 @@ pub fn current(hart: usize) -> Option<&'static VcoreRef> {
 /// hart for it.
 pub fn enqueue(v: VcoreRef) {
     v.queued_at.set(clint::mtime());
-    QUEUE.lock().push_back(v);
+    let vruntime = v.vruntime.get();
+    let vcore = v.clone();
+    let queued_with = QUEUE.lock().push(v, vruntime);
+    vcore.vruntime.set(queued_with);
     kick_idle();
 }
 
@@ -222,10 +233,13 @@ fn next(hart: usize, after: After) -> *mut Context {
     pick(hart)
 }
 
-/// The same vcore goes on: a new slice if its ended, the timer set.
+/// The same vcore goes on: a new slice if its ended, and then the timer
+/// set (its other deadlines did not change: a hart sets its timer again
+/// whenever one of them does).
 fn keep(hart: usize, cur: VcoreRef) -> *mut Context {
     let now = clint::mtime();
-    if SLICE_END[hart].get() <= now {
+    let new_slice = SLICE_END[hart].get() <= now;
+    if new_slice {
         SLICE_END[hart].set(now.saturating_add(timer::slice_ticks(SLICE_MS)));
     }
     let ctx: *mut Context = {
@@ -234,7 +248,9 @@ fn keep(hart: usize, cur: VcoreRef) -> *mut Context {
         ctx as *mut Context
     };
     *slot(hart) = Some(cur);
-    timer::program(hart);
+    if new_slice {
+        timer::program(hart);
+    }
     ctx
 }
 
@@ -257,7 +273,9 @@ fn block(v: VcoreRef) {
 /// capsule's is dropped), and leaves the hart holding nothing it needs.
 fn switch_out(hart: usize, v: &VcoreRef, save: bool) {
     let now = clint::mtime();
-    v.ran.add(now.saturating_sub(v.ran_since.get()));
+    let ran = now.saturating_sub(v.ran_since.get());
+    v.ran.add(ran);
+    v.vruntime.add(ran);
     if save {
         // SAFETY: this hart owns the vcore until its run state changes.
         let s = unsafe { v.sstate() };
@@ -282,22 +300,14 @@ fn switch_out(hart: usize, v: &VcoreRef, save: bool) {
 /// Takes the next runnable vcore, dropping those whose capsule is ending.
 fn pop() -> Option<VcoreRef> {
     let mut dead = Vec::new();
-    let next = {
-        let mut q = QUEUE.lock();
-        loop {
-            match q.pop_front() {
-                Some(v) if v.capsule.is_dying() => {
-                    v.run.store(OFF, Ordering::SeqCst);
-                    dead.push(v);
-                }
-                Some(v) => {
-                    v.run.store(RUNNING, Ordering::SeqCst);
-                    break Some(v);
-                }
-                None => break None,
-            }
-        }
-    };
+    let next = QUEUE.lock().pop(|v| !v.capsule.is_dying(), |v| {
+        v.run.store(OFF, Ordering::SeqCst);
+        dead.push(v);
+    });
+    let next = next.map(|(v, _)| {
+        v.run.store(RUNNING, Ordering::SeqCst);
+        v
+    });
     // Outside the lock: a capsule's last reference going zeroes its RAM.
     drop(dead);
     next

@@ -13,9 +13,12 @@ use super::sched;
 use super::vcore::Ticks;
 
 /// The earliest deadline of a vcore blocked waiting (perhaps for its
-/// timer); `u64::MAX` if none. Under a lock, so that a sweep that
-/// recomputes it cannot lose a deadline a blocking hart adds meanwhile.
-static SLEEPERS: spin::Mutex<u64> = spin::Mutex::new(u64::MAX);
+/// timer); `u64::MAX` if none. Changed under a lock, so that a sweep that
+/// recomputes it cannot lose a deadline a blocking hart adds meanwhile;
+/// read without it (every hart reads it each time it sets its timer, and
+/// a global lock there made four harts on QEMU's spike crawl).
+static SLEEPERS: spin::Mutex<()> = spin::Mutex::new(());
+static EARLIEST_SLEEPER: Ticks = Ticks::new(u64::MAX);
 /// When the hypervisor's next tick is due.
 static TICK: Ticks = Ticks::new(u64::MAX);
 static TIMEBASE_HZ: Ticks = Ticks::new(10_000_000);
@@ -37,7 +40,7 @@ pub fn slice_ticks(ms: u64) -> u64 {
 
 /// Programs this hart's mtimecmp for the earliest of its deadlines.
 pub fn program(hart: usize) {
-    let mut next = (*SLEEPERS.lock()).min(TICK.get());
+    let mut next = EARLIEST_SLEEPER.get().min(TICK.get());
     if let Some(v) = sched::current(hart) {
         next = next.min(sched::slice_end(hart));
         if !machine::has_sstc(hart) {
@@ -54,8 +57,10 @@ pub fn program(hart: usize) {
 
 /// A vcore blocks with `deadline`: the harts wake for it then.
 pub fn sleeping(deadline: u64) {
-    let mut s = SLEEPERS.lock();
-    *s = (*s).min(deadline);
+    let _g = SLEEPERS.lock();
+    if deadline < EARLIEST_SLEEPER.get() {
+        EARLIEST_SLEEPER.set(deadline);
+    }
 }
 
 /// The hart's machine timer fired (or the hart looks while idle): wakes
@@ -71,11 +76,13 @@ pub fn on_tick(hart: usize) -> bool {
         csr::mip::set(csr::STIP);
     }
     let mut held = alloc::vec::Vec::new();
+    // One hart sweeps at a time; the others go on (the sweep wakes all
+    // that are due).
+    if EARLIEST_SLEEPER.get() <= now
+        && let Some(_g) = SLEEPERS.try_lock()
+        && EARLIEST_SLEEPER.get() <= now
     {
-        let mut s = SLEEPERS.lock();
-        if *s <= now {
-            *s = capsule::wake_sleepers(now, &mut held);
-        }
+        EARLIEST_SLEEPER.set(capsule::wake_sleepers(now, &mut held));
     }
     drop(held);
     let tick = TICK.get();
@@ -88,7 +95,10 @@ pub fn on_tick(hart: usize) -> bool {
             capsule::watchdog(now, hz());
         }
     }
-    sched::current(hart).is_some() && sched::slice_end(hart) <= now
+    let ended = sched::current(hart).is_some() && sched::slice_end(hart) <= now;
+    // The deadline that fired is in the past: the timer goes to the next.
+    program(hart);
+    ended
 }
 
 /// Moves the tick from `seen` to `next` unless another hart did already.

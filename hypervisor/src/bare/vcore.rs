@@ -132,6 +132,9 @@ pub struct Vcore {
     /// Time it waited, runnable, for a hart; and time it ran.
     pub steal: Ticks,
     pub ran: Ticks,
+    /// What the run queue orders by: the time it ran, raised after it
+    /// slept (`crates/sched`).
+    pub vruntime: Ticks,
     /// When it last started running.
     pub ran_since: Ticks,
     /// PMU and FWFT state (SBI).
@@ -162,6 +165,7 @@ impl Vcore {
             queued_at: Ticks::new(0),
             steal: Ticks::new(0),
             ran: Ticks::new(0),
+            vruntime: Ticks::new(0),
             ran_since: Ticks::new(0),
             sbi: spin::Mutex::new(VcoreState::new()),
         }

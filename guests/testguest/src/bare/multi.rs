@@ -2,7 +2,8 @@
 //! each prints what the test needs to compare the capsules' runs.
 //!
 //! - `ticks:<n>`: n timer interrupts 10 ms apart, idle in `wfi` between them;
-//! - `spin:<ms>`: a busy loop for ms of wall time; its count and time window;
+//! - `spin:<ms>`: a busy loop for ms of wall time; its count and time window,
+//!   and (time, count) samples every quarter second;
 //! - `attack:<lo>-<hi>`: loads, stores and fetches every 16 MiB from lo to
 //!   hi (hex) outside its own RAM, each of which must fault back to it;
 //! - `zeroed`: its free RAM must read as zero; then it dirties that RAM and
@@ -106,10 +107,19 @@ pub fn spin(ram: &Ram, arg: &str) -> bool {
     };
     let start = sbi::time();
     let until = start + ram.timebase * ms / 1000;
+    // A sample every quarter second: a test compares two capsules' counts
+    // over the time both ran, whatever their starts and ends.
+    let every = (ram.timebase / 4).max(1);
+    let mut next_sample = start + every;
     let mut count = 0u64;
     loop {
         count += add_loop(4096);
-        if sbi::time() >= until {
+        let now = sbi::time();
+        if now >= next_sample {
+            say!("testguest: spin sample {now} {count}");
+            next_sample += every;
+        }
+        if now >= until {
             break;
         }
     }
@@ -119,7 +129,6 @@ pub fn spin(ram: &Ram, arg: &str) -> bool {
     verdict(format_args!("spin"), true, format_args!(""))
 }
 
-/// `n` (at least 1) turns of a loop of two adds and a branch.
 fn add_loop(n: usize) -> u64 {
     let mut count = 0usize;
     // SAFETY: register arithmetic only.
