@@ -104,6 +104,7 @@ fn refused(t: Target) -> Result<()> {
         ("width.toml", entry("wide", &other), vec![format!("unusable image for capsule \"wide\" at {}", other.display()), width.into()]),
         ("key.toml", bad_key, vec!["is refused".into(), "unknown field `colour`".into()]),
         ("zero.toml", entry("none", &other).replace("ram_mib = 8", "ram_mib = 0"), vec!["capsule \"none\": ram_mib must be at least 1".into()]),
+        ("novcores.toml", format!("{}vcores = 0\n", entry("idle", &other)), vec!["capsule \"idle\": vcores must be at least 1".into()]),
     ] {
         let path = manifest(t, file, &text)?;
         match build(t, &path)? {
