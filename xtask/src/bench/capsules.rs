@@ -96,7 +96,7 @@ fn parse_stats(text: &str) -> Result<(u64, u64)> {
     let line = text.lines().find_map(|l| l.split_once("[diosix] scheduler: ").map(|(_, r)| r)).context("no line")?;
     let words: Vec<&str> = line.split_whitespace().collect();
     let num = |i: usize| words.get(i).and_then(|w| w.parse::<u64>().ok());
-    match (num(0), num(5), num(8)) {
+    match (num(0), num(4), num(7)) {
         (Some(n), Some(i), Some(t)) if n > 0 => Ok((i, t)),
         (Some(0), ..) => bail!("no switch was counted"),
         _ => bail!("cannot read `{line}`"),
