@@ -25,6 +25,7 @@ mod bare {
     pub mod gpio_sifive;
     pub mod harts;
     pub mod heap;
+    pub mod hstate;
     pub mod htif;
     pub mod layout;
     pub mod machine;

@@ -180,7 +180,7 @@ pub fn report_stats() {
     }
     let (n, insns, ticks) = *STATS.lock();
     let ns = (ticks as u128 * 1_000_000_000 / timer::hz() as u128) as u64;
-    let per = |x: u64| if n == 0 { 0 } else { x / n };
+    let per = |x: u64| x.checked_div(n).unwrap_or(0);
     println!(
         "[diosix] scheduler: {n} switches between capsules, {} instructions and {} ns each on average",
         per(insns),

@@ -5,6 +5,7 @@
 
 use super::csr;
 use super::fpu::{self, FpRegs};
+use super::hstate::{self, HState};
 use super::machine;
 
 /// The S-level interrupt-pending bits a vcore owns.
@@ -29,6 +30,8 @@ pub struct SState {
     /// The privilege the vcore returns to: mstatus.MPP (S or U).
     pub mpp: usize,
     pub fp: FpRegs,
+    /// Its H-extension CSRs, on harts with H.
+    pub h: HState,
 }
 
 impl SState {
@@ -49,6 +52,7 @@ impl SState {
             senvcfg: 0,
             mpp: csr::MPP_S,
             fp: FpRegs::ZERO,
+            h: HState::ZERO,
         }
     }
 
@@ -69,6 +73,9 @@ impl SState {
             self.senvcfg = csr::senvcfg::read();
         }
         self.mpp = csr::mstatus::read() & csr::MPP_MASK;
+        if super::reflect::has_h() {
+            self.h.save();
+        }
         if fp {
             fpu::save(machine::fpu(hart), &mut self.fp);
             // fpu::save turned FS on for M-mode; the capsule's own value
@@ -102,5 +109,9 @@ impl SState {
         }
         csr::mstatus::clear(csr::MPP_MASK);
         csr::mstatus::set(self.mpp);
+        if super::reflect::has_h() {
+            self.h.load();
+            hstate::flush();
+        }
     }
 }

@@ -27,7 +27,7 @@ pub fn cases(t: Target) -> Vec<Case> {
     vec![
         case(format!("{a}: capsules: eight test-guest capsules beside the boot capsule on 2 harts all count their timer interrupts"), move || eight(t)),
         case(format!("{a}: capsules: two CPU-bound capsules on 1 hart get shares within 10% of each other"), move || fair(t)),
-        case(format!("{a}: capsules: two capsules sharing 1 hart keep their own sscratch and (where the harts have FP) FP registers, which start zeroed"), move || keep(t)),
+        case(format!("{a}: capsules: two capsules sharing 1 hart keep their own sscratch, vsscratch (H) and (where the harts have FP) FP registers, which start zeroed"), move || keep(t)),
         case(format!("{a}: capsules: a second capsule's loads, stores and fetches to the boot capsule's and a third capsule's RAM are contained"), move || attack(t)),
         case(format!("{a}: capsules: a crashing capsule ends alone, is restarted into zeroed RAM up to its limit; one too big for the RAM is refused"), move || crash(t)),
         case(format!("{a}: capsules: two Linux capsules beside the boot capsule on -smp 2; each answers info with its own CPUs and memory once it has the focus"), move || linux_three(t)),
@@ -196,6 +196,8 @@ fn keep(t: Target) -> Result<()> {
     let vm = machine(t, &exe, 1).spawn()?;
     wait_all(&vm, &["(keepA) shut down", "(keepB) shut down"], RUN_TIMEOUT)?;
     let out = finish(vm)?;
+    // QEMU's harts have the H extension: its CSRs are switched too.
+    expect_all(&out, &["[keepA] testguest: PASS keep: vsscratch (H extension) kept", "[keepB] testguest: PASS keep: vsscratch (H extension) kept"])?;
     if t.has_fpu() {
         expect_all(&out, &[
             "[keepA] testguest: PASS keep: FP registers start at zero",

@@ -81,13 +81,18 @@ fn entry(i: usize) -> (usize, usize, usize) {
     (l[0].load(Ordering::SeqCst), l[1].load(Ordering::SeqCst), l[2].load(Ordering::SeqCst))
 }
 
-pub fn run(hart: usize, check: impl Fn(&str, bool, core::fmt::Arguments) -> bool) -> bool {
+/// True if this hart has the H extension (its CSRs answer).
+pub fn present(hart: usize) -> bool {
     let seen = &SEEN[hart % 16];
     let before = seen.exceptions.load(Ordering::SeqCst);
     // SAFETY: reads hstatus; without H this is an illegal instruction,
     // which our handler counts and skips.
     unsafe { asm!(".option push", ".option norvc", "csrr {0}, 0x600", ".option pop", out(reg) _) };
-    if seen.exceptions.load(Ordering::SeqCst) != before {
+    seen.exceptions.load(Ordering::SeqCst) == before
+}
+
+pub fn run(hart: usize, check: impl Fn(&str, bool, core::fmt::Arguments) -> bool) -> bool {
+    if !present(hart) {
         say!("testguest: no H extension on this hart: nothing to test");
         return true;
     }

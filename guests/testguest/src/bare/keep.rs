@@ -5,7 +5,9 @@
 //! (being preempted all along), checks they still hold them.
 //!
 //! FP is checked where the capsule's ISA lists D (whatever this build's
-//! own target): a hypervisor switching FP state must do so there.
+//! own target): a hypervisor switching FP state must do so there; and
+//! `vsscratch` where the hart has the H extension, whose state is the
+//! capsule's too.
 
 use core::arch::asm;
 
@@ -64,6 +66,14 @@ fn write_fp(v: &Fp) {
     }
 }
 
+/// The H extension's `vsscratch` (0x240), on a hart with H.
+fn vsscratch() -> usize {
+    let v: usize;
+    // SAFETY: reads the capsule's own VS scratch register (H present).
+    unsafe { asm!("csrr {0}, 0x240", out(reg) v) };
+    v
+}
+
 fn sscratch() -> usize {
     let v: usize;
     // SAFETY: reads the capsule's own S-mode scratch register.
@@ -71,7 +81,7 @@ fn sscratch() -> usize {
     v
 }
 
-pub fn run(ram: &Ram, arg: &str) -> bool {
+pub fn run(hart: usize, ram: &Ram, arg: &str) -> bool {
     let mut parts = arg.split(':');
     let (Some(Ok(ms)), Some(Ok(seed))) = (parts.next().map(str::parse::<u64>), parts.next().map(str::parse::<u64>)) else {
         say!("testguest: FAIL keep: `{arg}` is not <ms>:<seed>");
@@ -104,11 +114,22 @@ pub fn run(ram: &Ram, arg: &str) -> bool {
     if ram.fpu {
         write_fp(&want);
     }
+    // Where the hart has H, its CSRs are this capsule's too.
+    let h = super::hext::present(hart);
+    let vs = !scratch;
+    if h {
+        // SAFETY: sets the capsule's own VS scratch register.
+        unsafe { asm!("csrw 0x240, {0}", in(reg) vs) };
+    }
     let start = sbi::time();
     let until = start + ram.timebase * ms / 1000;
     let mut rounds = 0u64;
     while sbi::time() < until && ok {
         rounds += 1;
+        if h && vsscratch() != vs {
+            say!("testguest: FAIL keep: vsscratch became {:#x} after {rounds} rounds", vsscratch());
+            ok = false;
+        }
         if sscratch() != scratch {
             say!("testguest: FAIL keep: sscratch became {:#x} after {rounds} rounds", sscratch());
             ok = false;
@@ -123,6 +144,9 @@ pub fn run(ram: &Ram, arg: &str) -> bool {
         }
     }
     if ok {
+        if h {
+            say!("testguest: PASS keep: vsscratch (H extension) kept");
+        }
         say!("testguest: PASS keep: sscratch{} kept for {ms} ms ({rounds} rounds)", if ram.fpu { " and FP registers" } else { "" });
     }
     ok

@@ -128,7 +128,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "console" => console(&ram),
         "srst" => srst(),
         "die" => die(),
-        s if s.starts_with("keep:") => super::keep::run(&ram, &s[5..]),
+        s if s.starts_with("keep:") => super::keep::run(hart, &ram, &s[5..]),
         "zeroed" => super::multi::zeroed(&ram),
         "crash" => super::multi::crash(),
         s if s == "fuzz" || s.starts_with("fuzz:") => super::fuzz::run(s, hart, &ram),

@@ -1,0 +1,72 @@
+//! The H extension's state a capsule's kernel may set up on a hart that
+//! has H (QEMU's default harts do). diosix hides H from capsules' ISA, but
+//! the hardware lets S-mode (HS-mode) use it all the same, so its CSRs are
+//! a capsule's state like any other and are switched with its vcores:
+//! otherwise one capsule could read another's `vsatp`, `vsscratch` or
+//! guest-stage root, or run on the state another left.
+
+use core::arch::asm;
+
+/// Reads and writes the listed CSRs, by number (the assembler may not
+/// know them by name when the target lacks H).
+macro_rules! h_state {
+    ($($name:ident = $num:literal),* $(,)?) => {
+        /// The H CSRs of one vcore.
+        #[derive(Clone, Copy, Default)]
+        pub struct HState {
+            $(pub $name: usize,)*
+        }
+
+        impl HState {
+            pub const ZERO: HState = HState { $($name: 0,)* };
+
+            /// Saves them from this hart (which has H).
+            pub fn save(&mut self) {
+                $(
+                    // SAFETY: reading an H CSR on a hart with H has no side effect.
+                    unsafe { asm!(concat!("csrr {0}, ", stringify!($num)), out(reg) self.$name) };
+                )*
+            }
+
+            /// Loads them into this hart (which has H).
+            pub fn load(&self) {
+                $(
+                    // SAFETY: the values are the vcore's own, written as it
+                    // left them (or zero); they configure only its HS/VS
+                    // state, which PMP bounds like everything S-mode does.
+                    unsafe { asm!(concat!("csrw ", stringify!($num), ", {0}"), in(reg) self.$name) };
+                )*
+            }
+        }
+    };
+}
+
+h_state!(
+    hstatus = 0x600,
+    hedeleg = 0x602,
+    hideleg = 0x603,
+    hie = 0x604,
+    htimedelta = 0x605,
+    hcounteren = 0x606,
+    hgeie = 0x607,
+    htval = 0x643,
+    hvip = 0x645,
+    htinst = 0x64a,
+    vsstatus = 0x200,
+    vsie = 0x204,
+    vstvec = 0x205,
+    vsscratch = 0x240,
+    vsepc = 0x241,
+    vscause = 0x242,
+    vstval = 0x243,
+    vsatp = 0x280,
+    hgatp = 0x680,
+);
+
+/// Drops this hart's guest-stage and VS-stage translations
+/// (`hfence.gvma` and `hfence.vvma`, all of them), on a hart with H.
+pub fn flush() {
+    // SAFETY: TLB fences have no effect but dropping cached translations.
+    // Encoded as words: the assembler may not know them without H.
+    unsafe { asm!(".word 0x62000073", ".word 0x22000073") };
+}
