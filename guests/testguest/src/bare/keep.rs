@@ -9,7 +9,7 @@
 //! `vsscratch` where the hart has the H extension, whose state is the
 //! capsule's too.
 
-use core::arch::asm;
+use core::arch::{asm, global_asm};
 
 use super::sbi;
 use super::scenarios::Ram;
@@ -17,53 +17,53 @@ use super::scenarios::Ram;
 /// f0..f31, then fcsr.
 type Fp = [u64; 33];
 
+// a0 = 33 doublewords: f0..f31, then fcsr. Assembled with D whatever
+// this build's target; called only where the hart has D and FS is on.
+global_asm!(
+    r#"
+    .section .text
+    .option push
+    .option arch, +d
+    .balign 4
+    .globl testguest_fp_store
+testguest_fp_store:
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    fsd     f\n, (\n * 8)(a0)
+    .endr
+    frcsr   t0
+    sw      t0, 256(a0)
+    sw      zero, 260(a0)
+    ret
+
+    .balign 4
+    .globl testguest_fp_load
+testguest_fp_load:
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    fld     f\n, (\n * 8)(a0)
+    .endr
+    lw      t0, 256(a0)
+    fscsr   t0
+    ret
+    .option pop
+    "#
+);
+
+unsafe extern "C" {
+    fn testguest_fp_store(out: *mut Fp);
+    fn testguest_fp_load(from: *const Fp);
+}
+
 /// Stores the FP registers and fcsr into `out`.
 fn read_fp(out: &mut Fp) {
-    let fcsr: usize;
-    // SAFETY: stores 33 doublewords into `out`; sstatus.FS is on (set by
-    // the caller), and the hart has D (its ISA says so).
-    unsafe {
-        asm!(
-            ".option push",
-            ".option arch, +d",
-            "fsd f0, 0({p})", "fsd f1, 8({p})", "fsd f2, 16({p})", "fsd f3, 24({p})",
-            "fsd f4, 32({p})", "fsd f5, 40({p})", "fsd f6, 48({p})", "fsd f7, 56({p})",
-            "fsd f8, 64({p})", "fsd f9, 72({p})", "fsd f10, 80({p})", "fsd f11, 88({p})",
-            "fsd f12, 96({p})", "fsd f13, 104({p})", "fsd f14, 112({p})", "fsd f15, 120({p})",
-            "fsd f16, 128({p})", "fsd f17, 136({p})", "fsd f18, 144({p})", "fsd f19, 152({p})",
-            "fsd f20, 160({p})", "fsd f21, 168({p})", "fsd f22, 176({p})", "fsd f23, 184({p})",
-            "fsd f24, 192({p})", "fsd f25, 200({p})", "fsd f26, 208({p})", "fsd f27, 216({p})",
-            "fsd f28, 224({p})", "fsd f29, 232({p})", "fsd f30, 240({p})", "fsd f31, 248({p})",
-            "frcsr {t}",
-            ".option pop",
-            p = in(reg) out.as_mut_ptr(),
-            t = out(reg) fcsr,
-        );
-    }
-    out[32] = fcsr as u64;
+    // SAFETY: fills the 33 doublewords of `out`; sstatus.FS is on (set by
+    // the caller) and the hart has D (its ISA says so).
+    unsafe { testguest_fp_store(out) }
 }
 
 /// Loads the FP registers and fcsr from `v`.
 fn write_fp(v: &Fp) {
-    // SAFETY: as in read_fp, loading instead.
-    unsafe {
-        asm!(
-            ".option push",
-            ".option arch, +d",
-            "fld f0, 0({p})", "fld f1, 8({p})", "fld f2, 16({p})", "fld f3, 24({p})",
-            "fld f4, 32({p})", "fld f5, 40({p})", "fld f6, 48({p})", "fld f7, 56({p})",
-            "fld f8, 64({p})", "fld f9, 72({p})", "fld f10, 80({p})", "fld f11, 88({p})",
-            "fld f12, 96({p})", "fld f13, 104({p})", "fld f14, 112({p})", "fld f15, 120({p})",
-            "fld f16, 128({p})", "fld f17, 136({p})", "fld f18, 144({p})", "fld f19, 152({p})",
-            "fld f20, 160({p})", "fld f21, 168({p})", "fld f22, 176({p})", "fld f23, 184({p})",
-            "fld f24, 192({p})", "fld f25, 200({p})", "fld f26, 208({p})", "fld f27, 216({p})",
-            "fld f28, 224({p})", "fld f29, 232({p})", "fld f30, 240({p})", "fld f31, 248({p})",
-            "fscsr {t}",
-            ".option pop",
-            p = in(reg) v.as_ptr(),
-            t = in(reg) v[32] as usize,
-        );
-    }
+    // SAFETY: as in read_fp, only reading `v`.
+    unsafe { testguest_fp_load(v) }
 }
 
 /// The H extension's `vsscratch` (0x240), on a hart with H.
