@@ -15,10 +15,11 @@ macro_rules! h_state {
         #[derive(Clone, Copy, Default)]
         pub struct HState {
             $(pub $name: usize,)*
+            pub htimedelta: usize,
         }
 
         impl HState {
-            pub const ZERO: HState = HState { $($name: 0,)* };
+            pub const ZERO: HState = HState { $($name: 0,)* htimedelta: 0 };
 
             /// Saves them from this hart (which has H).
             pub fn save(&mut self) {
@@ -46,7 +47,6 @@ h_state!(
     hedeleg = 0x602,
     hideleg = 0x603,
     hie = 0x604,
-    htimedelta = 0x605,
     hcounteren = 0x606,
     hgeie = 0x607,
     htval = 0x643,
@@ -62,6 +62,22 @@ h_state!(
     vsatp = 0x280,
     hgatp = 0x680,
 );
+
+/// `htimedelta` (VS-mode's offset from `time`), which exists only where
+/// the hart has a time source (QEMU's `spike` has none and traps it):
+/// switched where `machine::has_htimedelta` found it.
+pub fn save_timedelta() -> usize {
+    let v: usize;
+    // SAFETY: read only where the probe found the CSR.
+    unsafe { asm!("csrr {0}, 0x605", out(reg) v) };
+    v
+}
+
+pub fn load_timedelta(v: usize) {
+    // SAFETY: written only where the probe found the CSR; the value is
+    // the vcore's own.
+    unsafe { asm!("csrw 0x605, {0}", in(reg) v) };
+}
 
 /// Drops this hart's guest-stage and VS-stage translations
 /// (`hfence.gvma` and `hfence.vvma`, all of them), on a hart with H.

@@ -84,6 +84,7 @@ diosix_probe_store_u32:
     ret
 
     PROBE diosix_probe_time, 0xc01, 0
+    PROBE diosix_probe_htimedelta, 0x605, 0
     PROBE diosix_probe_stimecmp, 0x14d
     PROBE diosix_clear_menvcfg, 0x30a
     PROBE diosix_clear_mseccfg, 0x747
@@ -113,6 +114,7 @@ unsafe extern "C" {
     fn diosix_probe_load_u8(addr: usize) -> Probed;
     fn diosix_probe_store_u32(addr: usize, value: u32) -> Probed;
     fn diosix_probe_time() -> Probed;
+    fn diosix_probe_htimedelta() -> Probed;
     fn diosix_probe_stimecmp() -> Probed;
     #[cfg(target_arch = "riscv32")]
     fn diosix_clear_menvcfgh() -> Probed;
@@ -161,6 +163,15 @@ static TIME_CSR: AtomicUsize = AtomicUsize::new(0);
 /// True if the calling hart `hart` has a readable `time` CSR.
 pub fn has_time_csr(hart: usize) -> bool {
     hart < usize::BITS as usize && TIME_CSR.load(Ordering::Relaxed) & (1 << hart) != 0
+}
+
+/// Harts with the H extension's `htimedelta` (only where `time` has a
+/// source: QEMU's `spike` traps it).
+static HTIMEDELTA: AtomicUsize = AtomicUsize::new(0);
+
+/// True if the calling hart `hart` has `htimedelta`.
+pub fn has_htimedelta(hart: usize) -> bool {
+    hart < usize::BITS as usize && HTIMEDELTA.load(Ordering::Relaxed) & (1 << hart) != 0
 }
 
 /// True if a byte load from `addr` completes instead of faulting: whether
@@ -300,6 +311,9 @@ pub fn init_hart() -> Result<(), StateError> {
         }
         if diosix_probe_time().present != 0 && hart < usize::BITS as usize {
             TIME_CSR.fetch_or(1 << hart, Ordering::Relaxed);
+        }
+        if diosix_probe_htimedelta().present != 0 && hart < usize::BITS as usize {
+            HTIMEDELTA.fetch_or(1 << hart, Ordering::Relaxed);
         }
         let sec = diosix_clear_mseccfg();
         #[cfg(target_arch = "riscv32")]

@@ -75,6 +75,9 @@ impl SState {
         self.mpp = csr::mstatus::read() & csr::MPP_MASK;
         if super::reflect::has_h() {
             self.h.save();
+            if machine::has_htimedelta(hart) {
+                self.h.htimedelta = hstate::save_timedelta();
+            }
         }
         if fp {
             fpu::save(machine::fpu(hart), &mut self.fp);
@@ -111,6 +114,9 @@ impl SState {
         csr::mstatus::set(self.mpp);
         if super::reflect::has_h() {
             self.h.load();
+            if machine::has_htimedelta(hart) {
+                hstate::load_timedelta(self.h.htimedelta);
+            }
             hstate::flush();
         }
     }
