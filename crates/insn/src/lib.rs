@@ -11,13 +11,21 @@
 //! to M-mode as an access fault; the hypervisor decodes the instruction at
 //! the faulting pc to emulate it on a device model and step past it.
 //!
-//! Everything here is pure: no CSR, no memory access, host-tested.
+//! Finding that instruction ([`walk`]): the faulting pc is a virtual
+//! address in the capsule's kernel, so the hypervisor translates it through
+//! the kernel's own page tables, read from the capsule's RAM through a
+//! bounds-checked [`GuestMemory`].
+//!
+//! Everything here is pure: no CSR, and memory only through that trait, so
+//! all of it is tested on the host.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod walk;
 
 pub use access::{Access, AccessKind, decode_access};
+pub use walk::{AccessType, GuestMemory, WalkError, translate};
 
 /// A read of the `time` CSR (`rdtime rd`, and on rv32 `rdtimeh rd`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
