@@ -597,6 +597,46 @@ mod tests {
         }
     }
 
+    /// The use this is for: the instruction at a faulting pc, found
+    /// through the kernel's tables and decoded. A 32-bit `sw` straddling
+    /// two pages mapped to frames far apart is read one half from each.
+    #[test]
+    fn fetching_and_decoding_the_faulting_instruction() {
+        use crate::access::{Access, AccessKind, decode_access};
+        for mode in ALL {
+            let mut t = Tables::new(mode);
+            let va = test_va(mode, true);
+            // Frames in the fake RAM, the second before the first.
+            let (first, second) = (RAM_BASE + 0x8_0000, RAM_BASE + 0x4_0000);
+            t.map(va, first, 0, R | X);
+            t.map(va + 0x1000, second, 0, R | X);
+            // c.sw x15,64(x10) (0xc13c) at va + 0x10; sw x1,-1(x2)
+            // (0xfe112fa3) at va + 0xffe, its upper half in the next page.
+            t.ram.write(first + 0x10, 0xc13c, 2);
+            t.ram.write(first + 0xffe, 0x2fa3, 2);
+            t.ram.write(second, 0xfe11, 2);
+            let fetch = |pc: u64| -> u32 {
+                let lo = t.translate(pc, Fetch).unwrap();
+                let lo = t.ram.read_u32(lo & !3).unwrap() >> ((lo & 2) * 8) & 0xffff;
+                if lo & 3 != 3 {
+                    return lo;
+                }
+                let hi = t.translate(pc + 2, Fetch).unwrap();
+                lo | (t.ram.read_u32(hi & !3).unwrap() >> ((hi & 2) * 8) & 0xffff) << 16
+            };
+            let xlen32 = mode.xlen32();
+            let store = AccessKind::Store;
+            assert_eq!(
+                decode_access(fetch(va + 0x10), xlen32),
+                Some(Access { kind: store, width: 4, reg: 15, base: 10, offset: 64, len: 2 })
+            );
+            assert_eq!(
+                decode_access(fetch(va + 0xffe), xlen32),
+                Some(Access { kind: store, width: 4, reg: 1, base: 2, offset: -1, len: 4 })
+            );
+        }
+    }
+
     /// Memory whose every word is random, but the same each time it is
     /// read, with holes: a walk through it goes anywhere.
     struct Noise(u64);
