@@ -1,12 +1,31 @@
 //! Decoding the few instructions the hypervisor emulates for a capsule.
 //!
-//! Today that is reading the `time` CSR: a hart without it (the FU540's
+//! Reading the `time` CSR ([`time_read`]): a hart without it (the FU540's
 //! U54 cores, and QEMU's `sifive_u`, whose CLINT does not provide it) raises
 //! an illegal-instruction exception for `rdtime`, and firmware is expected
 //! to answer it from the CLINT's `mtime`, as OpenSBI does. Linux's
 //! `get_cycles` and its vDSO read the clock that way.
+//!
+//! Integer loads and stores ([`access`]): the first pure pieces of MMIO
+//! emulation. A capsule's access to a device window that PMP denies traps
+//! to M-mode as an access fault; the hypervisor decodes the instruction at
+//! the faulting pc to emulate it on a device model and step past it.
+//!
+//! Finding that instruction ([`walk`]): the faulting pc is a virtual
+//! address in the capsule's kernel, so the hypervisor translates it through
+//! the kernel's own page tables, read from the capsule's RAM through a
+//! bounds-checked [`GuestMemory`].
+//!
+//! Everything here is pure: no CSR, and memory only through that trait, so
+//! all of it is tested on the host.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
+
+pub mod access;
+pub mod walk;
+
+pub use access::{Access, AccessKind, decode_access};
+pub use walk::{AccessType, GuestMemory, WalkError, translate};
 
 /// A read of the `time` CSR (`rdtime rd`, and on rv32 `rdtimeh rd`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
