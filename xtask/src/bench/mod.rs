@@ -426,7 +426,7 @@ fn one_boot(m: &Machine, kind: Kind) -> Result<Boot> {
         vm.expect(PROMPT, BOOT_TIMEOUT)?;
         let boot_secs = started.elapsed().as_secs_f64();
         vm.send("info\r")?;
-        let memory_mib = memory_mib(&vm.expect("memory: ", REPLY_TIMEOUT)?).ok();
+        let memory_mib = memory_mib(&vm.expect("memory:", REPLY_TIMEOUT)?).ok();
         vm.expect(PROMPT, REPLY_TIMEOUT)?;
         vm.send(kind.command())?;
         vm.expect("bench done", BENCH_TIMEOUT)?;

@@ -290,8 +290,8 @@ fn with_linux(t: Target, manifest_text: &str, name: &str, env: &[(&str, &str)]) 
 /// CPUs and MiB.
 fn info(vm: &mut Running, tag: &str) -> Result<(u32, u64)> {
     vm.send("info\r")?;
-    let cpus = vm.expect(&format!("[{tag}] cpus: "), REPLY_TIMEOUT)?;
-    let memory = vm.expect(&format!("[{tag}] memory: "), REPLY_TIMEOUT)?;
+    let cpus = vm.expect(&format!("[{tag}] cpus:"), REPLY_TIMEOUT)?;
+    let memory = vm.expect(&format!("[{tag}] memory:"), REPLY_TIMEOUT)?;
     vm.expect(&format!("[{tag}] {PROMPT}"), REPLY_TIMEOUT)?;
     Ok((cpus.trim().parse().with_context(|| format!("cpus: {cpus}"))?, memory_mib(&memory)?))
 }
@@ -341,7 +341,7 @@ fn linux_overcommitted(t: Target) -> Result<()> {
     vm.expect("diosix boot capsule", BOOT_TIMEOUT)?;
     vm.expect(PROMPT, BOOT_TIMEOUT)?;
     vm.send("info\r")?;
-    let cpus = vm.expect("cpus: ", REPLY_TIMEOUT)?;
+    let cpus = vm.expect("cpus:", REPLY_TIMEOUT)?;
     vm.expect(PROMPT, REPLY_TIMEOUT)?;
     vm.send("cat /proc/stat\r")?;
     vm.expect("intr ", REPLY_TIMEOUT)?;

@@ -25,13 +25,16 @@ pub fn cases(t: Target) -> Vec<Case> {
 }
 
 /// Waits for /init's banner and prompt, types `info`, and returns what
-/// follows `cpus: ` and `memory: ` in its answer.
+/// follows `cpus:` and `memory:` in its answer. The needles end without a
+/// space: `expect` takes one that ends in a space for a prompt and returns
+/// the line as far as it has come, which /init's separate writes can
+/// leave empty.
 pub fn prompt_and_info(vm: &mut Running, boot_timeout: Duration) -> Result<(String, String)> {
     vm.expect("diosix boot capsule", boot_timeout)?;
     vm.expect(PROMPT, boot_timeout)?;
     vm.send("info\r")?;
-    let cpus = vm.expect("cpus: ", REPLY_TIMEOUT)?;
-    let memory = vm.expect("memory: ", REPLY_TIMEOUT)?;
+    let cpus = vm.expect("cpus:", REPLY_TIMEOUT)?;
+    let memory = vm.expect("memory:", REPLY_TIMEOUT)?;
     vm.expect(PROMPT, REPLY_TIMEOUT)?;
     Ok((cpus, memory))
 }
