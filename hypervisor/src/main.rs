@@ -30,6 +30,7 @@ mod bare {
     pub mod layout;
     pub mod machine;
     pub mod mailbox;
+    pub mod mmio;
     pub mod panic;
     pub mod phys;
     pub mod pmp;
@@ -49,6 +50,7 @@ mod bare {
     pub mod uart_ns16550;
     pub mod uart_sifive;
     pub mod vcore;
+    pub mod vdevs;
 }
 
 #[cfg(not(target_os = "none"))]

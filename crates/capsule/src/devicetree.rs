@@ -1,6 +1,9 @@
 //! The device tree a capsule's kernel boots with: its RAM, its harts, its
-//! boot arguments. No devices: a capsule reaches the console, timer and
-//! other harts through SBI, and device MMIO is outside its PMP window.
+//! boot arguments, and the devices the hypervisor emulates for it
+//! (`vdev::map`): a 16550 UART, named by `/chosen/stdout-path` so a kernel
+//! with no SBI console driver still has a console. The timer, other harts
+//! and the early console are reached through SBI; real device MMIO is
+//! outside the capsule's PMP window.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -44,9 +47,14 @@ impl GuestTree {
         w.property_string("compatible", "diosix,capsule")?;
         w.property_string("model", "diosix capsule")?;
 
+        let uart_path = alloc::format!("/soc/serial@{:x}", vdev::map::UART.base);
         let chosen = w.begin_node("chosen")?;
         w.property_string("bootargs", &self.bootargs)?;
+        w.property_string("stdout-path", &uart_path)?;
         w.end_node(chosen)?;
+        let aliases = w.begin_node("aliases")?;
+        w.property_string("serial0", &uart_path)?;
+        w.end_node(aliases)?;
 
         let mem = w.begin_node(&alloc::format!("memory@{:x}", self.ram.start()))?;
         w.property_string("device_type", "memory")?;
@@ -79,9 +87,29 @@ impl GuestTree {
             w.end_node(cpu)?;
         }
         w.end_node(cpus)?;
+        write_devices(&mut w)?;
         w.end_node(root)?;
         w.finish()
     }
+}
+
+/// The emulated devices, under a `simple-bus` as on real boards.
+fn write_devices(w: &mut FdtWriter) -> Result<(), vm_fdt::Error> {
+    let soc = w.begin_node("soc")?;
+    w.property_u32("#address-cells", 2)?;
+    w.property_u32("#size-cells", 2)?;
+    w.property_string("compatible", "simple-bus")?;
+    w.property_null("ranges")?;
+    let uart = vdev::map::UART;
+    let serial = w.begin_node(&alloc::format!("serial@{:x}", uart.base))?;
+    w.property_string("compatible", "ns16550a")?;
+    w.property_array_u64("reg", &[uart.base, uart.size])?;
+    // The 8250 driver needs a clock to compute divisors from; the model
+    // ignores the divisor. 3.6864 MHz is the classic 16550 crystal.
+    w.property_u32("clock-frequency", 3_686_400)?;
+    w.property_u32("reg-io-width", 1)?;
+    w.end_node(serial)?;
+    w.end_node(soc)
 }
 
 #[cfg(test)]
@@ -115,8 +143,13 @@ mod tests {
         assert_eq!(cpu.str_property("riscv,isa-base"), Some("rv64i"));
         let exts: Vec<&str> = cpu.property("riscv,isa-extensions").unwrap().strings().collect();
         assert_eq!(exts, ["i", "m", "a", "c", "zicsr"]);
-        // No devices are exposed to a capsule.
-        assert_eq!((p.console, p.timer, p.plic, p.poweroff, p.reboot), (None, None, None, None, None));
+        // The emulated UART is the only device, and the console.
+        match p.console {
+            Some(devtree::Console::Uart(u)) => assert_eq!((u.mmio.base, u.reg_shift, u.io_width), (0x1000_0000, 0, 1)),
+            other => panic!("the UART should be the capsule's console, not {other:?}"),
+        }
+        assert_eq!(fdt.find_path("/chosen").unwrap().str_property("stdout-path"), Some("/soc/serial@10000000"));
+        assert_eq!((p.timer, p.plic, p.poweroff, p.reboot), (None, None, None, None));
         // The boot hart is recorded in the header (boot_cpuid_phys).
         assert_eq!(u32::from_be_bytes(blob[28..32].try_into().unwrap()), 1);
     }

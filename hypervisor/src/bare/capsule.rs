@@ -26,6 +26,7 @@ use super::phys::{self, Phys};
 use super::report::XLEN;
 use super::storage::{Image, OnDeath};
 use super::vcore::{self, Resume, Ticks, Vcore};
+use super::vdevs::Devices;
 use super::{clint, console, harts, machine, mailbox, power, sched, supervisor};
 
 use super::settings::{BOOT_CAPSULE_ARGS as BOOTARGS, BOOT_CAPSULE_MIB as RAM_MIB, BOOT_CAPSULE_VCORES as VCORES};
@@ -61,6 +62,8 @@ pub struct Capsule {
     last_poll: Ticks,
     polled: AtomicBool,
     pub created_at: u64,
+    /// Its emulated devices (`vdevs.rs`).
+    pub devices: Devices,
 }
 
 impl Capsule {
@@ -177,7 +180,8 @@ pub fn bootargs(host: Option<&str>) -> String {
         h.split_once(" -- ").map(|(_, rest)| String::from(rest.trim()))
     });
     match extra {
-        Some(e) if !e.is_empty() => alloc::format!("{BOOTARGS} {e}"),
+        Some(e) if !e.is_empty() && !BOOTARGS.is_empty() => alloc::format!("{BOOTARGS} {e}"),
+        Some(e) if !e.is_empty() => e,
         _ => String::from(BOOTARGS),
     }
 }
@@ -330,6 +334,12 @@ pub fn create(spec: &Spec) -> Result<Arc<Capsule>, CapsuleError> {
 /// capsule, its first vcore queued.
 fn load(spec: &Spec, kernel: &Kernel, ram: Range, info: &MachineInfo) -> Result<Arc<Capsule>, CapsuleError> {
     let plan = Layout::new(ram, kernel).map_err(CapsuleError::Layout)?;
+    let (lo, hi) = vdev::map::SPAN;
+    if ram.start() < hi && ram.end() > lo {
+        // Its device windows would lie inside its RAM (no board diosix
+        // runs on has RAM there).
+        return Err(CapsuleError::Unreachable(lo));
+    }
     let tree = GuestTree {
         ram,
         harts: (0..spec.vcores as u32).map(|id| GuestHart { id, ..info.hart.clone() }).collect(),
@@ -379,6 +389,7 @@ fn load(spec: &Spec, kernel: &Kernel, ram: Range, info: &MachineInfo) -> Result<
         last_poll: Ticks::new(0),
         polled: AtomicBool::new(false),
         created_at: clint::mtime(),
+        devices: Devices::new(),
     });
     REGISTRY.lock().push(c.clone());
     console::capsule_added(&c);

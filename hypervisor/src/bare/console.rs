@@ -276,6 +276,14 @@ pub fn capsule_read(c: &Capsule, buf: &mut [u8]) -> usize {
     MUX.lock().read(c.id, buf)
 }
 
+/// Input for capsule `c`, as [`capsule_read`] but leaving its held
+/// output alone: a UART driver looks for input between the bytes of a
+/// line it is still writing.
+pub fn capsule_input(c: &Capsule, buf: &mut [u8]) -> usize {
+    pump();
+    MUX.lock().read(c.id, buf)
+}
+
 /// Reads what was typed and routes it: to the focused capsule's queue,
 /// or, for the focus key, to moving the focus (which is announced).
 /// Capsules that poll their console pump it; the hypervisor's tick does

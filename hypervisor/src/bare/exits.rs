@@ -16,6 +16,7 @@ use super::guest::Context;
 use super::sbi_host::VcoreHost;
 use super::sched::{self, After};
 use super::vcore::{self, Resume};
+use super::mmio::{self, NotEmulated};
 use super::{cpu, csr, emulate, machine, reflect, timer};
 
 /// Exceptions the capsule's kernel handles itself: misaligned accesses,
@@ -216,16 +217,27 @@ fn suspend(v: &VcoreRef, ctx: &mut Context, how: Suspend) -> After {
 static REFLECTED: AtomicUsize = AtomicUsize::new(0);
 const REPORT_LIMIT: usize = 32;
 
-/// An access outside the capsule's PMP window: deliver the fault to the
-/// capsule's kernel exactly as the hardware would if it were delegated.
+/// An access outside the capsule's PMP window: a device access is
+/// emulated (`mmio.rs`); anything else is delivered to the capsule's
+/// kernel exactly as the hardware would if it were delegated.
 fn reflect_access_fault(v: &VcoreRef, ctx: &mut Context, cause: usize) -> After {
+    let why = match mmio::emulate(&v.capsule, ctx, cause) {
+        Ok(()) => return After::Resume,
+        Err(NotEmulated::Refused(why)) => Some(why),
+        Err(NotEmulated::NotDevice) => None,
+    };
     let tval = csr::mtval::read();
-    let name = cpu::exception_name(false, cause);
     if REFLECTED.fetch_add(1, Ordering::Relaxed) < REPORT_LIMIT {
-        println!(
-            "[diosix] {} vcore {}: {name} at {tval:#x} (pc {:#x}) is outside the capsule; reflected to its kernel",
-            v.capsule.title(), v.id, ctx.pc
-        );
+        let name = cpu::exception_name(false, cause);
+        let (title, id, pc) = (v.capsule.title(), v.id, ctx.pc);
+        match why {
+            Some(why) => println!(
+                "[diosix] {title} vcore {id}: {name} at {tval:#x} (pc {pc:#x}) is a device access not emulated: {why}; reflected to its kernel"
+            ),
+            None => println!(
+                "[diosix] {title} vcore {id}: {name} at {tval:#x} (pc {pc:#x}) is outside the capsule; reflected to its kernel"
+            ),
+        }
     }
     match reflect::to_supervisor(ctx, cause, tval) {
         Ok(()) => After::Resume,

@@ -6,10 +6,13 @@ pub const BOOT_CAPSULE_MIB: u64 = number(option_env!("DIOSIX_BOOT_CAPSULE_MIB"),
 /// vcores for the boot capsule (1 to 16, more than the harts if wanted);
 /// 0 means one per usable hart.
 pub const BOOT_CAPSULE_VCORES: u64 = number(option_env!("DIOSIX_BOOT_CAPSULE_VCORES"), 0);
-/// The boot capsule kernel's command line.
+/// The boot capsule kernel's command line. Empty by default: the kernel
+/// then uses its own built-in one (ours says `console=hvc0 earlycon=sbi`),
+/// or, with none, the console `/chosen/stdout-path` names (the emulated
+/// UART), which is what a stock kernel expects.
 pub const BOOT_CAPSULE_ARGS: &str = match option_env!("DIOSIX_BOOT_CAPSULE_ARGS") {
     Some(a) => a,
-    None => "console=hvc0 earlycon=sbi",
+    None => "",
 };
 /// Seconds without a console poll after which a capsule that polled once
 /// counts as dead; 0 turns the watchdog off.

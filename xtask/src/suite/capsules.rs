@@ -81,7 +81,7 @@ fn guests(t: Target, n: usize) -> Result<Vec<PathBuf>> {
 
 /// The hypervisor with `boot` as its boot capsule and the manifest's
 /// capsules bundled, console tags without colour (so tests match text).
-fn hypervisor(t: Target, boot: &Path, manifest: &Path, name: &str, env: &[(&str, &str)]) -> Result<PathBuf> {
+pub(super) fn hypervisor(t: Target, boot: &Path, manifest: &Path, name: &str, env: &[(&str, &str)]) -> Result<PathBuf> {
     let dir = paths::test_target_dir().join("capsules-build").join(name);
     let mut all = vec![("DIOSIX_CAPSULES", manifest.to_str().context("manifest path")?), ("DIOSIX_CONSOLE_COLOUR", "0")];
     all.extend_from_slice(env);
@@ -89,7 +89,7 @@ fn hypervisor(t: Target, boot: &Path, manifest: &Path, name: &str, env: &[(&str,
 }
 
 /// Waits until every needle has appeared anywhere in the output.
-fn wait_all(vm: &Running, needles: &[&str], timeout: Duration) -> Result<String> {
+pub(super) fn wait_all(vm: &Running, needles: &[&str], timeout: Duration) -> Result<String> {
     let deadline = Instant::now() + timeout;
     loop {
         let out = vm.transcript();

@@ -16,6 +16,7 @@ pub mod nofpu;
 pub mod numa;
 pub mod refusal;
 pub mod routes;
+pub mod stock_kernel;
 pub mod storage;
 pub mod testguest;
 
@@ -68,6 +69,7 @@ fn virt(t: Target) -> Vec<Case> {
     cases.extend(boot_capsule::cases(t));
     cases.extend(clocks::cases(t));
     cases.extend(capsules::cases(t));
+    cases.extend(stock_kernel::cases(t));
     cases
 }
 

@@ -40,6 +40,14 @@ const SCENARIOS: &[(&str, &str, &[&str])] = &[
     ("ipi", "IPIs travel between vcores both ways", &["PASS IPI delivered and answered"]),
     ("rfence", "remote fences on every target vcore", &["PASS remote fence.i on all harts", "PASS remote sfence.vma on the other hart"]),
     ("srst", "SRST refuses bad arguments, then shuts down with 0", &["PASS unknown reset type is refused"]),
+    ("uart", "the emulated 16550 UART: driven as a driver does, then every width, offset and alignment; refusals fault back",
+        &["testguest: the UART says hello", "PASS uart: stdout-path names it",
+          "PASS uart: scratch keeps a byte, lb sign-extends it and lbu does not",
+          "PASS uart: the divisor latch sits behind LCR.DLAB", "PASS uart: loopback returns what it sends",
+          "PASS uart: enabling the THR-empty interrupt raises it; reading IIR clears it",
+          "PASS uart: a driver's accesses raise no fault",
+          "PASS uart: every other width, offset and alignment is refused and comes back as a fault",
+          "still running after the UART sweep", "is a device access not emulated: the Uart refused"]),
 ];
 
 /// Targets of isolation attacks, and how the test names them.
@@ -85,7 +93,10 @@ pub fn cases(t: Target) -> Vec<Case> {
         cases.push(case(format!("{a}: isolation: a load and a store to {what} are contained"), move || {
             let out = run(t, &format!("isolation:{target}"), None)?;
             expect_all(&out, &["PASS load", "PASS store", &format!("still running after touching {target}")])?;
-            let reported = out.matches("is outside the capsule; reflected to its kernel").count();
+            // The capsule's own emulated UART sits where QEMU's is: its
+            // 4-byte accesses there are refused by the model instead.
+            let reported = out.matches("is outside the capsule; reflected to its kernel").count()
+                + out.matches("is a device access not emulated").count();
             ensure!(reported == 2, "the hypervisor reported {reported} contained accesses, expected 2\n{out}");
             Ok(())
         }));

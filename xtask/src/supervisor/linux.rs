@@ -7,6 +7,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use super::hash::InputHash;
+use super::Flavour;
 use super::kconfig::{Config, Value};
 use super::step::{Runner, step};
 use crate::paths;
@@ -64,11 +65,15 @@ pub fn source(cache: &Path) -> Result<Source> {
     Ok(Source { dir, version })
 }
 
-/// Our fragments for `target`, in the order they apply.
-pub fn fragments(target: Target) -> Result<Config> {
+/// Our fragments for `target` and `flavour`, in the order they apply.
+pub fn fragments(target: Target, flavour: Flavour) -> Result<Config> {
     let dir = paths::root().join("boot/linux");
     let mut wanted = Config::default();
-    for name in ["common.config".to_string(), format!("{}.config", target.arch())] {
+    let mut names = vec!["common.config".to_string(), format!("{}.config", target.arch())];
+    if let Some(extra) = flavour.fragment() {
+        names.push(extra.to_string());
+    }
+    for name in names {
         let path = dir.join(&name);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read kernel fragment {}", path.display()))?;
@@ -96,8 +101,8 @@ pub fn initramfs_list(build: &Path) -> PathBuf {
 
 /// `make allnoconfig`, our fragments on top, `make olddefconfig`, then a
 /// check that every option we asked for kept its value.
-pub fn configure(target: Target, src: &Source, cache: &Path) -> Result<Configured> {
-    let mut wanted = fragments(target)?;
+pub fn configure(target: Target, flavour: Flavour, src: &Source, cache: &Path) -> Result<Configured> {
+    let mut wanted = fragments(target, flavour)?;
     let key = InputHash::new("linux-config")
         .text("source", &src.version)
         .text("arch", target.arch())
@@ -110,7 +115,7 @@ pub fn configure(target: Target, src: &Source, cache: &Path) -> Result<Configure
     }
     let list = initramfs_list(&dir);
     wanted.set("CONFIG_INITRAMFS_SOURCE", Value::Set(format!("\"{}\"", list.display())));
-    let log = cache.join(format!("logs/linux-{}-config.log", target.arch()));
+    let log = cache.join(format!("logs/linux-{}{}-config.log", target.arch(), flavour.suffix()));
     step(&format!("configuring Linux for {}", target.arch()), &log, |r: &Runner| {
         std::fs::create_dir_all(&dir)?;
         std::fs::write(&list, "")?;
@@ -136,13 +141,13 @@ pub fn configure(target: Target, src: &Source, cache: &Path) -> Result<Configure
 
 /// Builds `vmlinux` and `Image` with `list` as the initramfs. Make redoes
 /// only what changed: a new userland regenerates the initramfs and relinks.
-pub fn build(target: Target, src: &Source, conf: &Configured, list: &str, cache: &Path) -> Result<(PathBuf, PathBuf)> {
+pub fn build(target: Target, flavour: Flavour, src: &Source, conf: &Configured, list: &str, cache: &Path) -> Result<(PathBuf, PathBuf)> {
     let list_path = initramfs_list(&conf.dir);
     if std::fs::read_to_string(&list_path).ok().as_deref() != Some(list) {
         std::fs::write(&list_path, list)?;
     }
     let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let log = cache.join(format!("logs/linux-{}-build.log", target.arch()));
+    let log = cache.join(format!("logs/linux-{}{}-build.log", target.arch(), flavour.suffix()));
     step(&format!("building Linux {} for {}", src.version, target.arch()), &log, |r| {
         r.run(make(src, &conf.dir).arg(format!("-j{jobs}")).args(["vmlinux", "Image"]))
     })?;

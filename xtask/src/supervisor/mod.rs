@@ -40,8 +40,44 @@ fn build_init(target: Target) -> Result<PathBuf> {
     Build { package: "init", target, release: true, target_dir: None, supervisor: None }.run()
 }
 
+/// Which kernel configuration a supervisor is built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// Ours (`boot/linux/common.config` and the arch's fragment): the SBI
+    /// console, with `console=hvc0` built in.
+    Standard,
+    /// Only the console drivers riscv `defconfig` has (the 8250 UART with
+    /// of_serial, virtio console), no SBI console and no built-in command
+    /// line: a stand-in for a user's stock kernel in the tests.
+    StockConsole,
+}
+
+impl Flavour {
+    /// The extra fragment in `boot/linux/`, if any.
+    pub fn fragment(self) -> Option<&'static str> {
+        match self {
+            Flavour::Standard => None,
+            Flavour::StockConsole => Some("stock-console.config"),
+        }
+    }
+
+    /// Added to log and output names.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Flavour::Standard => "",
+            Flavour::StockConsole => "-stock-console",
+        }
+    }
+}
+
 /// Builds (or finds in the cache) the supervisor for `target`.
 pub fn build(target: Target) -> Result<Built> {
+    build_flavour(target, Flavour::Standard)
+}
+
+/// Builds (or finds in the cache) the supervisor for `target` with the
+/// kernel configured as `flavour` says.
+pub fn build_flavour(target: Target, flavour: Flavour) -> Result<Built> {
     crate::deps::require(&["make", "gcc", "riscv64-linux-gnu-gcc", "bc", "bison", "flex", "cpio", "xz"])?;
     crate::deps::require_files(&["/usr/include/libelf.h", "/usr/include/openssl/ssl.h"])?;
     if target == Target::Riscv64gc {
@@ -69,9 +105,9 @@ pub fn build(target: Target) -> Result<Built> {
     let list = initramfs::render(&entries)?;
 
     let src = linux::source(&cache)?;
-    let conf = linux::configure(target, &src, &cache)?;
+    let conf = linux::configure(target, flavour, &src, &cache)?;
     let key = initramfs_key(&conf.key, &list, &entries)?;
-    let out = cache.join("out").join(format!("{}-{}", target.arch(), key.finish()));
+    let out = cache.join("out").join(format!("{}{}-{}", target.arch(), flavour.suffix(), key.finish()));
     let built = Built {
         vmlinux: out.join("vmlinux"),
         image: out.join("Image"),
@@ -81,7 +117,7 @@ pub fn build(target: Target) -> Result<Built> {
         eprintln!("==> supervisor for {} is cached: {}", target.arch(), out.display());
         return Ok(built);
     }
-    let (vmlinux, image) = linux::build(target, &src, &conf, &list, &cache)?;
+    let (vmlinux, image) = linux::build(target, flavour, &src, &conf, &list, &cache)?;
     check_kernel(target, &vmlinux)?;
     let tmp = cache.join("out").join(format!(".partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);

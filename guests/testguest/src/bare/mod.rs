@@ -13,6 +13,7 @@ pub(crate) use say;
 
 mod alloc;
 mod cost;
+mod devices;
 mod entry;
 mod fuzz;
 mod hext;

@@ -58,6 +58,15 @@ pub struct Ram {
     pub fpu: bool,
 }
 
+impl Ram {
+    /// The device tree the capsule booted with.
+    pub fn tree_blob(&self) -> &'static [u8] {
+        // SAFETY: the hypervisor put a tree of this size (from its own
+        // header) at `tree`, inside our RAM, and nothing writes it.
+        unsafe { core::slice::from_raw_parts(self.tree as *const u8, self.tree_size) }
+    }
+}
+
 /// The scenario named on the command line, and the capsule's RAM and harts.
 pub fn read_tree(dtb: usize) -> (&'static str, Ram) {
     // SAFETY: the hypervisor passes a device tree at dtb; only the header
@@ -133,6 +142,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "crash" => super::multi::crash(),
         s if s == "fuzz" || s.starts_with("fuzz:") => super::fuzz::run(s, hart, &ram),
         "hext" => super::hext::run(hart, check),
+        "uart" => super::devices::uart(ram.tree_blob()),
         "spoof" => super::hostile::spoof(),
         "top-ecall" => super::hostile::top_ecall(check),
         "stop-all" => super::hostile::stop_all(),

@@ -1,0 +1,78 @@
+//! Where a capsule sees its devices: fixed guest-physical windows, the
+//! same in every capsule and named in its device tree.
+//!
+//! The windows sit below 2 GiB, where no board diosix runs on has RAM
+//! (QEMU virt, sifive_u and spike all start RAM at 0x8000_0000), and the
+//! hypervisor refuses to create a capsule whose RAM would overlap them.
+//! The addresses are the ones QEMU's virt board uses for the same
+//! devices, so they are familiar in a capsule's `/proc/iomem`; the real
+//! devices there, if any, stay out of every capsule's reach (PMP).
+
+/// Which device a window holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// The 16550-compatible UART ([`crate::uart`]).
+    Uart,
+}
+
+/// One device window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub kind: DeviceKind,
+    pub base: u64,
+    /// Bytes the device tree gives it; accesses beyond are refused.
+    pub size: u64,
+}
+
+/// The UART: eight byte-wide registers, one byte apart (`reg-shift` 0).
+pub const UART: Window = Window { kind: DeviceKind::Uart, base: 0x1000_0000, size: 0x100 };
+
+/// Every window a capsule has.
+pub const WINDOWS: &[Window] = &[UART];
+
+/// The lowest and highest+1 guest-physical addresses the windows use:
+/// a capsule's RAM must not overlap `SPAN.0..SPAN.1`.
+pub const SPAN: (u64, u64) = (0x1000_0000, 0x1000_1000);
+
+/// The window an access of `width` bytes at guest-physical `addr` falls
+/// in, and its offset there; `None` if it is in no window or runs past
+/// the end of one.
+pub fn find(addr: u64, width: u8) -> Option<(Window, u64)> {
+    WINDOWS.iter().find_map(|w| {
+        let offset = addr.checked_sub(w.base)?;
+        let end = offset.checked_add(u64::from(width))?;
+        (end <= w.size).then_some((*w, offset))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_uart_and_its_offset() {
+        assert_eq!(find(0x1000_0005, 1), Some((UART, 5)));
+        assert_eq!(find(0x1000_0000, 8), Some((UART, 0)));
+    }
+
+    #[test]
+    fn nothing_outside_or_across_a_window_end() {
+        assert_eq!(find(0x0fff_ffff, 1), None);
+        assert_eq!(find(0x1000_0100, 1), None);
+        assert_eq!(find(0x1000_00ff, 2), None, "straddles the end");
+        assert_eq!(find(u64::MAX, 8), None, "no overflow");
+        assert_eq!(find(0x8000_0000, 4), None);
+    }
+
+    #[test]
+    fn windows_lie_inside_the_span_and_apart() {
+        for w in WINDOWS {
+            assert!(w.base >= SPAN.0 && w.base + w.size <= SPAN.1, "{w:?}");
+        }
+        for (i, a) in WINDOWS.iter().enumerate() {
+            for b in &WINDOWS[i + 1..] {
+                assert!(a.base + a.size <= b.base || b.base + b.size <= a.base, "{a:?} overlaps {b:?}");
+            }
+        }
+    }
+}
