@@ -87,19 +87,40 @@ impl GuestTree {
             w.end_node(cpu)?;
         }
         w.end_node(cpus)?;
-        write_devices(&mut w)?;
+        write_devices(&mut w, self.harts.len() as u32)?;
         w.end_node(root)?;
         w.finish()
     }
 }
 
-/// The emulated devices, under a `simple-bus` as on real boards.
-fn write_devices(w: &mut FdtWriter) -> Result<(), vm_fdt::Error> {
+/// The PLIC's phandle (the harts' interrupt controllers are 1..=16).
+const PLIC_PHANDLE: u32 = 0x100;
+/// A hart's supervisor external interrupt, as a `riscv,cpu-intc` cell.
+const S_EXTERNAL: u32 = 9;
+
+/// The emulated devices, under a `simple-bus` as on real boards: the
+/// PLIC, one S-mode context per vcore (context n raises vcore n's
+/// external interrupt), and the UART wired to it.
+fn write_devices(w: &mut FdtWriter, harts: u32) -> Result<(), vm_fdt::Error> {
     let soc = w.begin_node("soc")?;
     w.property_u32("#address-cells", 2)?;
     w.property_u32("#size-cells", 2)?;
     w.property_string("compatible", "simple-bus")?;
     w.property_null("ranges")?;
+
+    let plic = vdev::map::PLIC;
+    let node = w.begin_node(&alloc::format!("interrupt-controller@{:x}", plic.base))?;
+    w.property_string_list("compatible", alloc::vec!["sifive,plic-1.0.0".into(), "riscv,plic0".into()])?;
+    w.property_array_u64("reg", &[plic.base, plic.size])?;
+    w.property_u32("#address-cells", 0)?;
+    w.property_u32("#interrupt-cells", 1)?;
+    w.property_null("interrupt-controller")?;
+    w.property_u32("riscv,ndev", vdev::plic::SOURCES as u32 - 1)?;
+    let contexts: Vec<u32> = (0..harts).flat_map(|i| [i + 1, S_EXTERNAL]).collect();
+    w.property_array_u32("interrupts-extended", &contexts)?;
+    w.property_phandle(PLIC_PHANDLE)?;
+    w.end_node(node)?;
+
     let uart = vdev::map::UART;
     let serial = w.begin_node(&alloc::format!("serial@{:x}", uart.base))?;
     w.property_string("compatible", "ns16550a")?;
@@ -108,6 +129,8 @@ fn write_devices(w: &mut FdtWriter) -> Result<(), vm_fdt::Error> {
     // ignores the divisor. 3.6864 MHz is the classic 16550 crystal.
     w.property_u32("clock-frequency", 3_686_400)?;
     w.property_u32("reg-io-width", 1)?;
+    w.property_u32("interrupt-parent", PLIC_PHANDLE)?;
+    w.property_u32("interrupts", vdev::map::UART_IRQ as u32)?;
     w.end_node(serial)?;
     w.end_node(soc)
 }
@@ -149,7 +172,14 @@ mod tests {
             other => panic!("the UART should be the capsule's console, not {other:?}"),
         }
         assert_eq!(fdt.find_path("/chosen").unwrap().str_property("stdout-path"), Some("/soc/serial@10000000"));
-        assert_eq!((p.timer, p.plic, p.poweroff, p.reboot), (None, None, None, None));
+        let plic = p.plic.expect("the emulated PLIC");
+        assert_eq!(plic.base, 0x0c00_0000);
+        assert_eq!((p.timer, p.poweroff, p.reboot), (None, None, None));
+        let node = fdt.find_path("/soc/interrupt-controller@c000000").unwrap();
+        let ctx: Vec<u32> = node.property("interrupts-extended").unwrap().cells().collect();
+        assert_eq!(ctx, [1, 9, 2, 9, 3, 9], "one S context per vcore, in vcore order");
+        let uart = fdt.find_path("/soc/serial@10000000").unwrap();
+        assert_eq!(uart.property("interrupts").unwrap().cells().collect::<Vec<_>>(), [10]);
         // The boot hart is recorded in the header (boot_cpuid_phys).
         assert_eq!(u32::from_be_bytes(blob[28..32].try_into().unwrap()), 1);
     }

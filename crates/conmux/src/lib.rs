@@ -271,6 +271,11 @@ impl Mux {
         self.capsules.iter_mut().find(|c| c.id == id).map_or(0, |c| c.input.pop_into(buf))
     }
 
+    /// Whether input waits for capsule `id`.
+    pub fn has_input(&self, id: u32) -> bool {
+        self.find(id).is_some_and(|c| !c.input.is_empty())
+    }
+
     /// The capsule that input goes to.
     pub fn focus(&self) -> Option<u32> {
         self.focus

@@ -35,6 +35,10 @@ impl<const N: usize> Ring<N> {
         }
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
     /// Moves the oldest bytes into `buf`; how many.
     pub(crate) fn pop_into(&mut self, buf: &mut [u8]) -> usize {
         let n = buf.len().min(self.bytes.len());

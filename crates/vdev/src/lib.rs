@@ -18,6 +18,7 @@
 extern crate alloc;
 
 pub mod map;
+pub mod plic;
 pub mod uart;
 
 /// Why a device refused an access. The hypervisor passes the access

@@ -13,6 +13,18 @@
 pub enum DeviceKind {
     /// The 16550-compatible UART ([`crate::uart`]).
     Uart,
+    /// The platform-level interrupt controller ([`crate::plic`]).
+    Plic,
+}
+
+impl DeviceKind {
+    /// How messages name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceKind::Uart => "UART",
+            DeviceKind::Plic => "PLIC",
+        }
+    }
 }
 
 /// One device window.
@@ -26,13 +38,18 @@ pub struct Window {
 
 /// The UART: eight byte-wide registers, one byte apart (`reg-shift` 0).
 pub const UART: Window = Window { kind: DeviceKind::Uart, base: 0x1000_0000, size: 0x100 };
+/// The PLIC: one S-mode context per vcore.
+pub const PLIC: Window = Window { kind: DeviceKind::Plic, base: 0x0c00_0000, size: crate::plic::WINDOW_SIZE };
+
+/// The UART's interrupt source at the PLIC.
+pub const UART_IRQ: usize = 10;
 
 /// Every window a capsule has.
-pub const WINDOWS: &[Window] = &[UART];
+pub const WINDOWS: &[Window] = &[PLIC, UART];
 
 /// The lowest and highest+1 guest-physical addresses the windows use:
 /// a capsule's RAM must not overlap `SPAN.0..SPAN.1`.
-pub const SPAN: (u64, u64) = (0x1000_0000, 0x1000_1000);
+pub const SPAN: (u64, u64) = (0x0c00_0000, 0x1000_1000);
 
 /// The window an access of `width` bytes at guest-physical `addr` falls
 /// in, and its offset there; `None` if it is in no window or runs past
@@ -56,8 +73,15 @@ mod tests {
     }
 
     #[test]
+    fn finds_the_plic_by_its_context_registers() {
+        assert_eq!(find(0x0c20_1004, 4), Some((PLIC, 0x20_1004)));
+        assert_eq!(find(0x0c00_0000 + crate::plic::WINDOW_SIZE, 4), None);
+    }
+
+    #[test]
     fn nothing_outside_or_across_a_window_end() {
         assert_eq!(find(0x0fff_ffff, 1), None);
+        assert_eq!(find(0x0bff_ffff, 1), None);
         assert_eq!(find(0x1000_0100, 1), None);
         assert_eq!(find(0x1000_00ff, 2), None, "straddles the end");
         assert_eq!(find(u64::MAX, 8), None, "no overflow");

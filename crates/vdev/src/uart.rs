@@ -124,6 +124,12 @@ impl Uart16550 {
         core::mem::take(&mut self.tx)
     }
 
+    /// The driver asked for an interrupt when data arrives (IER's
+    /// received-data bit): it waits for input instead of polling.
+    pub fn rx_interrupt_enabled(&self) -> bool {
+        self.ier & IER_RDI != 0
+    }
+
     /// The interrupt line: some enabled condition is pending.
     pub fn interrupt(&self) -> bool {
         self.iir_source() != IIR_NONE

@@ -389,7 +389,7 @@ fn load(spec: &Spec, kernel: &Kernel, ram: Range, info: &MachineInfo) -> Result<
         last_poll: Ticks::new(0),
         polled: AtomicBool::new(false),
         created_at: clint::mtime(),
-        devices: Devices::new(),
+        devices: Devices::new(spec.vcores),
     });
     REGISTRY.lock().push(c.clone());
     console::capsule_added(&c);

@@ -284,6 +284,16 @@ pub fn capsule_input(c: &Capsule, buf: &mut [u8]) -> usize {
     MUX.lock().read(c.id, buf)
 }
 
+/// The capsule typed input goes to.
+pub fn focus() -> Option<u32> {
+    MUX.lock().focus()
+}
+
+/// Whether typed input waits for capsule `id`.
+pub fn has_input(id: u32) -> bool {
+    MUX.lock().has_input(id)
+}
+
 /// Reads what was typed and routes it: to the focused capsule's queue,
 /// or, for the focus key, to moving the focus (which is announced).
 /// Capsules that poll their console pump it; the hypervisor's tick does

@@ -17,6 +17,7 @@
 //! from a virtual mode on a hart with H) is [`NotEmulated`], and the
 //! caller delivers the access fault to the capsule's kernel as before.
 
+use alloc::sync::Arc;
 use core::fmt;
 
 use insn::walk::{self, AccessType, GuestMemory, WalkError};
@@ -60,7 +61,7 @@ impl fmt::Display for Refusal {
             Refusal::NotLoadStore(i) => write!(f, "instruction {i:#x} is not an integer load or store"),
             Refusal::CrossesPage => write!(f, "the access crosses a page boundary"),
             Refusal::Device(kind, offset, width, e) => {
-                write!(f, "the {kind:?} refused a {width}-byte access at offset {offset:#x} ({e:?})")
+                write!(f, "the {} refused a {width}-byte access at offset {offset:#x} ({e:?})", kind.name())
             }
         }
     }
@@ -82,7 +83,7 @@ impl GuestMemory for Ram<'_> {
 
 /// Emulates the access that raised fault `cause` for capsule `c`'s vcore
 /// whose registers are `ctx`; on success `ctx` resumes after it.
-pub fn emulate(c: &Capsule, ctx: &mut Context, cause: usize) -> Result<(), NotEmulated> {
+pub fn emulate(c: &Arc<Capsule>, ctx: &mut Context, cause: usize) -> Result<(), NotEmulated> {
     if cause != LOAD_FAULT && cause != STORE_FAULT {
         return Err(NotEmulated::NotDevice);
     }

@@ -114,9 +114,36 @@ pub fn notify(v: &VcoreRef) {
     }
 }
 
+/// Vcore `v`'s external interrupt line changed (`vdevs.rs`): a vcore
+/// running on another hart is kicked so that hart copies it into mip; on
+/// this hart the entry does that anyway ([`apply_seip`]); a blocked vcore
+/// waiting for it wakes.
+pub fn external_changed(v: &VcoreRef) {
+    match v.run.load(Ordering::SeqCst) {
+        RUNNING => {
+            let hart = v.on_hart.load(Ordering::SeqCst);
+            if hart < MAX_HARTS && hart != super::cpu::hart_id() {
+                mailbox::post(hart, mailbox::KICK);
+            }
+        }
+        BLOCKED if v.should_wake(clint::mtime()) => wake(v),
+        _ => {}
+    }
+}
+
+/// Copies the vcore's external interrupt line into mip.SEIP.
+fn apply_seip(v: &Vcore) {
+    if v.seip.load(Ordering::SeqCst) {
+        csr::mip::set(csr::SEIP);
+    } else {
+        csr::mip::clear(csr::SEIP);
+    }
+}
+
 /// Takes what others left for the running vcore `v` into the hart: IPIs
 /// become a pending S software interrupt, fences run.
 pub fn merge_pending(v: &Vcore) {
+    apply_seip(v);
     let bits = v.pending.swap(0, Ordering::SeqCst);
     if bits & vcore::IPI != 0 {
         csr::mip::set(csr::SSIP);
@@ -247,6 +274,9 @@ fn keep(hart: usize, cur: VcoreRef) -> *mut Context {
         let ctx = unsafe { cur.context() };
         ctx as *mut Context
     };
+    // A device access it just made may have raised or lowered its own
+    // external interrupt.
+    apply_seip(&cur);
     *slot(hart) = Some(cur);
     if new_slice {
         timer::program(hart);

@@ -22,6 +22,11 @@ static EARLIEST_SLEEPER: Ticks = Ticks::new(u64::MAX);
 /// When the hypervisor's next tick is due.
 static TICK: Ticks = Ticks::new(u64::MAX);
 static TIMEBASE_HZ: Ticks = Ticks::new(10_000_000);
+/// When the console is next polled for a capsule whose UART driver waits
+/// for a receive interrupt (`u64::MAX`: no capsule does, and typed input
+/// is picked up by polling drivers, SBI reads and the tick).
+static INPUT_POLL: Ticks = Ticks::new(u64::MAX);
+const INPUT_POLL_MS: u64 = 20;
 
 /// Sets the timebase and starts the one-second tick.
 pub fn init(timebase_hz: u64) {
@@ -40,7 +45,7 @@ pub fn slice_ticks(ms: u64) -> u64 {
 
 /// Programs this hart's mtimecmp for the earliest of its deadlines.
 pub fn program(hart: usize) {
-    let mut next = EARLIEST_SLEEPER.get().min(TICK.get());
+    let mut next = EARLIEST_SLEEPER.get().min(TICK.get()).min(INPUT_POLL.get());
     if let Some(v) = sched::current(hart) {
         next = next.min(sched::slice_end(hart));
         if !machine::has_sstc(hart) {
@@ -52,6 +57,18 @@ pub fn program(hart: usize) {
         csr::mie::clear(csr::MTIP);
     } else {
         csr::mie::set(csr::MTIP);
+    }
+}
+
+/// Some capsule's UART driver now waits for a receive interrupt (`on`),
+/// or none does any more: the console is polled for them every
+/// `INPUT_POLL_MS` meanwhile.
+pub fn input_polling(on: bool) {
+    if on {
+        INPUT_POLL.set(clint::mtime().saturating_add(slice_ticks(INPUT_POLL_MS)));
+        program(super::cpu::hart_id());
+    } else {
+        INPUT_POLL.set(u64::MAX);
     }
 }
 
@@ -89,11 +106,16 @@ pub fn on_tick(hart: usize) -> bool {
     if tick <= now {
         // One hart takes the tick: the first to move it on.
         let next = now.saturating_add(hz());
-        if claim_tick(tick, next) {
+        if claim(&TICK, tick, next) {
             super::console::pump();
             super::console::flush(None);
             capsule::watchdog(now, hz());
         }
+    }
+    let poll = INPUT_POLL.get();
+    if poll <= now && claim(&INPUT_POLL, poll, now.saturating_add(slice_ticks(INPUT_POLL_MS))) {
+        super::console::pump();
+        super::vdevs::deliver_input();
     }
     let ended = sched::current(hart).is_some() && sched::slice_end(hart) <= now;
     // The deadline that fired is in the past: the timer goes to the next.
@@ -101,14 +123,16 @@ pub fn on_tick(hart: usize) -> bool {
     ended
 }
 
-/// Moves the tick from `seen` to `next` unless another hart did already.
-fn claim_tick(seen: u64, next: u64) -> bool {
+/// Moves a periodic deadline from `seen` to `next` unless another hart
+/// did already (or it was turned off meanwhile): true for the hart that
+/// moved it, which does the work.
+fn claim(deadline: &Ticks, seen: u64, next: u64) -> bool {
     static CLAIM: spin::Mutex<()> = spin::Mutex::new(());
     let _g = CLAIM.lock();
-    if TICK.get() != seen {
+    if deadline.get() != seen {
         return false;
     }
-    TICK.set(next);
+    deadline.set(next);
     true
 }
 

@@ -11,7 +11,7 @@
 use core::cell::UnsafeCell;
 #[cfg(target_arch = "riscv64")]
 use core::sync::atomic::AtomicU64;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use sbi::VcoreState;
 
@@ -122,6 +122,10 @@ pub struct Vcore {
     pub pending: AtomicUsize,
     /// S interrupts that wake it while BLOCKED (its sie then).
     pub wake_on: AtomicUsize,
+    /// Its external interrupt line: its context at the capsule's PLIC
+    /// has an interrupt to claim. The hart running it copies this into
+    /// mip.SEIP before every entry.
+    pub seip: AtomicBool,
     /// Its SBI timer deadline (`u64::MAX`: none). While it runs on a hart
     /// with Sstc the deadline is that hart's `stimecmp` instead.
     pub deadline: Ticks,
@@ -160,6 +164,7 @@ impl Vcore {
             last_hart: AtomicUsize::new(usize::MAX),
             pending: AtomicUsize::new(0),
             wake_on: AtomicUsize::new(0),
+            seip: AtomicBool::new(false),
             deadline: Ticks::new(u64::MAX),
             resume: spin::Mutex::new(Resume::InPlace),
             queued_at: Ticks::new(0),
@@ -204,5 +209,6 @@ impl Vcore {
         let on = self.wake_on.load(Ordering::SeqCst);
         (self.pending.load(Ordering::SeqCst) & on & IPI != 0)
             || (on & csr::STIP != 0 && self.deadline.get() <= now)
+            || (on & csr::SEIP != 0 && self.seip.load(Ordering::SeqCst))
     }
 }

@@ -1,42 +1,74 @@
 //! Each capsule's emulated devices (`crates/vdev`), joined to the rest of
 //! the hypervisor: the UART's output goes to the capsule's tagged console
-//! and its input comes from what is typed while the capsule has the focus.
+//! and its input comes from what is typed while the capsule has the
+//! focus; the PLIC's per-context outputs become the vcores' external
+//! interrupt (`Vcore::seip`).
 //!
 //! The models are pure; this module only locks them, feeds them and
 //! collects what they produce. `mmio.rs` finds which device an access is
-//! for and calls [`Devices::access`].
+//! for and calls [`Devices::access`]. Locks are never nested: the UART's
+//! is dropped before the PLIC's is taken.
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use spin::Mutex;
-use vdev::map::{DeviceKind, Window};
+use vdev::map::{DeviceKind, UART_IRQ, Window};
+use vdev::plic::Plic;
 use vdev::uart::Uart16550;
 use vdev::{AccessError, Device};
 
-use super::capsule::Capsule;
-use super::console;
+use super::capsule::{self, Capsule};
+use super::{console, sched, timer};
 
 /// One capsule's devices.
 pub struct Devices {
     uart: Mutex<Uart16550>,
+    plic: Mutex<Plic>,
+    /// Its UART's receive interrupt is enabled (counted in
+    /// [`WAITING_FOR_INPUT`]).
+    rx_irq: core::sync::atomic::AtomicBool,
 }
+
+/// UARTs, over all capsules, whose driver waits for a receive interrupt
+/// instead of polling: while there are any, the hypervisor polls the
+/// console for them (`timer::input_polling`).
+static WAITING_FOR_INPUT: AtomicUsize = AtomicUsize::new(0);
 
 /// A load (`None`) or a store of the value.
 pub type Store = Option<u64>;
 
 impl Devices {
-    pub fn new() -> Self {
-        Devices { uart: Mutex::new(Uart16550::new()) }
+    /// Devices for a capsule of `vcores` vcores (one PLIC context each).
+    pub fn new(vcores: usize) -> Self {
+        Devices {
+            uart: Mutex::new(Uart16550::new()),
+            plic: Mutex::new(Plic::new(vcores)),
+            rx_irq: core::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// Performs capsule `c`'s access of `width` bytes at `offset` in
     /// window `w`: a load's value, or 0 for a store.
-    pub fn access(&self, c: &Capsule, w: Window, offset: u64, width: u8, store: Store) -> Result<u64, AccessError> {
+    pub fn access(&self, c: &Arc<Capsule>, w: Window, offset: u64, width: u8, store: Store) -> Result<u64, AccessError> {
         match w.kind {
             DeviceKind::Uart => self.uart(c, offset, width, store),
+            DeviceKind::Plic => {
+                let result = {
+                    let mut p = self.plic.lock();
+                    match store {
+                        Some(value) => p.write(offset, width, value).map(|()| 0),
+                        None => p.read(offset, width),
+                    }
+                };
+                sync_lines(c);
+                result
+            }
         }
     }
 
-    fn uart(&self, c: &Capsule, offset: u64, width: u8, store: Store) -> Result<u64, AccessError> {
-        let (result, output) = {
+    fn uart(&self, c: &Arc<Capsule>, offset: u64, width: u8, store: Store) -> Result<u64, AccessError> {
+        let (result, output, line, rx_irq) = {
             let mut u = self.uart.lock();
             let result = match store {
                 Some(value) => u.write(offset, width, value).map(|()| 0),
@@ -49,12 +81,79 @@ impl Devices {
                     u.read(offset, width)
                 }
             };
-            (result, u.take_output())
+            (result, u.take_output(), u.interrupt(), u.rx_interrupt_enabled())
         };
         if !output.is_empty() {
             console::capsule_write(c, &output);
         }
+        self.set_rx_irq(rx_irq);
+        self.plic.lock().set_level(UART_IRQ, line);
+        sync_lines(c);
         result
+    }
+
+    /// Records whether the UART's driver waits for a receive interrupt,
+    /// and turns the hypervisor's input polling on or off with the count.
+    fn set_rx_irq(&self, on: bool) {
+        if self.rx_irq.swap(on, Ordering::SeqCst) == on {
+            return;
+        }
+        let before = if on {
+            WAITING_FOR_INPUT.fetch_add(1, Ordering::SeqCst)
+        } else {
+            WAITING_FOR_INPUT.fetch_sub(1, Ordering::SeqCst)
+        };
+        match (on, before) {
+            (true, 0) => timer::input_polling(true),
+            (false, 1) => timer::input_polling(false),
+            _ => {}
+        }
+    }
+}
+
+impl Drop for Devices {
+    fn drop(&mut self) {
+        self.set_rx_irq(false);
+    }
+}
+
+/// Typed input for the capsule with the focus goes into its UART now, and
+/// raises its receive interrupt if its driver waits for one (the
+/// hypervisor's input poll calls this).
+pub fn deliver_input() {
+    let Some(id) = console::focus() else { return };
+    let Some(c) = capsule::all().into_iter().find(|c| c.id == id) else { return };
+    if !c.devices.rx_irq.load(Ordering::SeqCst) || !console::has_input(id) {
+        return;
+    }
+    let line = {
+        let mut u = c.devices.uart.lock();
+        top_up(&c, &mut u);
+        u.interrupt()
+    };
+    c.devices.plic.lock().set_level(UART_IRQ, line);
+    sync_lines(&c);
+}
+
+/// Copies each PLIC context's output to its vcore's external interrupt
+/// line, telling the scheduler of each that changed.
+fn sync_lines(c: &Arc<Capsule>) {
+    let mut changed: u32 = 0;
+    {
+        let p = c.devices.plic.lock();
+        for (i, v) in c.vcores.iter().enumerate().take(32) {
+            let want = p.eip(i);
+            if v.seip.swap(want, Ordering::SeqCst) != want {
+                changed |= 1 << i;
+            }
+        }
+    }
+    while changed != 0 {
+        let i = changed.trailing_zeros() as usize;
+        changed &= changed - 1;
+        if let Some(v) = c.vcore(i) {
+            sched::external_changed(&v);
+        }
     }
 }
 

@@ -47,7 +47,7 @@ const SCENARIOS: &[(&str, &str, &[&str])] = &[
           "PASS uart: enabling the THR-empty interrupt raises it; reading IIR clears it",
           "PASS uart: a driver's accesses raise no fault",
           "PASS uart: every other width, offset and alignment is refused and comes back as a fault",
-          "still running after the UART sweep", "is a device access not emulated: the Uart refused"]),
+          "still running after the UART sweep", "is a device access not emulated: the UART refused"]),
 ];
 
 /// Targets of isolation attacks, and how the test names them.

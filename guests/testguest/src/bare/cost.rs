@@ -60,6 +60,15 @@ fn timer_event(hart: usize) -> usize {
     total / EVENTS
 }
 
+/// The 16550 UART the device tree names, if any.
+fn uart_base(ram: &Ram) -> Option<usize> {
+    let fdt = devtree::Fdt::parse(ram.tree_blob()).ok()?;
+    match devtree::Platform::from_fdt(&fdt).ok()?.console? {
+        devtree::Console::Uart(u) if u.reg_shift == 0 => Some(u.mmio.base as usize),
+        _ => None,
+    }
+}
+
 pub fn run(hart: usize, ram: &Ram) -> bool {
     let report = |name: &str, n: usize| say!("testguest: cost {name}: {n} instructions");
     report("base_get_spec_version", per_call(CALLS, || {
@@ -87,6 +96,23 @@ pub fn run(hart: usize, ram: &Ram) -> bool {
     report("remote_fence_i_self", per_call(CALLS, || {
         sbi::call(RFNC, 0, [1, hart, 0]);
     }));
+    // A device register: under diosix the emulated UART (a PMP fault,
+    // a page-table walk, a decode and the model), on OpenSBI QEMU's own
+    // UART at the same address (no trap at all).
+    match uart_base(ram) {
+        Some(base) => {
+            report("mmio_uart_lsr_read", per_call(CALLS, || {
+                // SAFETY: a byte load from the UART's LSR, which has no
+                // side effect.
+                unsafe { asm!("lbu {0}, 5({1})", out(reg) _, in(reg) base) };
+            }));
+            report("mmio_uart_scratch_write", per_call(CALLS, || {
+                // SAFETY: a byte store to the UART's scratch register.
+                unsafe { asm!("sb zero, 7({0})", in(reg) base) };
+            }));
+        }
+        None => say!("testguest: cost: the device tree names no UART"),
+    }
     // Another hart: only the IPI, which does not wait for it. A fence on
     // another hart waits for its answer, and under `-icount` QEMU runs
     // harts in turn, so the wait is QEMU's time slice, not anyone's cost.
