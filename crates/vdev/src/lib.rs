@@ -20,6 +20,7 @@ extern crate alloc;
 pub mod map;
 pub mod plic;
 pub mod uart;
+pub mod virtio;
 
 /// Why a device refused an access. The hypervisor passes the access
 /// fault on to the capsule's kernel, as a bus error on real hardware.
