@@ -15,6 +15,7 @@ mod bare {
     pub mod capsule;
     pub mod clint;
     pub mod console;
+    pub mod control;
     pub mod cpu;
     pub mod csr;
     pub mod emulate;

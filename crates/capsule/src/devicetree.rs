@@ -132,6 +132,14 @@ fn write_devices(w: &mut FdtWriter, harts: u32) -> Result<(), vm_fdt::Error> {
     w.property_u32("interrupt-parent", PLIC_PHANDLE)?;
     w.property_u32("interrupts", vdev::map::UART_IRQ as u32)?;
     w.end_node(serial)?;
+
+    let virtio = vdev::map::VIRTIO_CONSOLE;
+    let node = w.begin_node(&alloc::format!("virtio_mmio@{:x}", virtio.base))?;
+    w.property_string("compatible", "virtio,mmio")?;
+    w.property_array_u64("reg", &[virtio.base, virtio.size])?;
+    w.property_u32("interrupt-parent", PLIC_PHANDLE)?;
+    w.property_u32("interrupts", vdev::map::VIRTIO_CONSOLE_IRQ as u32)?;
+    w.end_node(node)?;
     w.end_node(soc)
 }
 
@@ -180,6 +188,9 @@ mod tests {
         assert_eq!(ctx, [1, 9, 2, 9, 3, 9], "one S context per vcore, in vcore order");
         let uart = fdt.find_path("/soc/serial@10000000").unwrap();
         assert_eq!(uart.property("interrupts").unwrap().cells().collect::<Vec<_>>(), [10]);
+        let virtio = fdt.find_path("/soc/virtio_mmio@10001000").unwrap();
+        assert!(virtio.is_compatible("virtio,mmio"));
+        assert_eq!(virtio.property("interrupts").unwrap().cells().collect::<Vec<_>>(), [1]);
         // The boot hart is recorded in the header (boot_cpuid_phys).
         assert_eq!(u32::from_be_bytes(blob[28..32].try_into().unwrap()), 1);
     }

@@ -151,6 +151,8 @@ pub struct Mux {
     next_key: u64,
     /// Some exactly when a capsule is registered.
     focus: Option<u32>,
+    /// Where the focus key goes back to after [`Mux::give_focus`].
+    back_to: Option<u32>,
     term: Term,
     hypervisor: Style,
     dropped: u64,
@@ -165,6 +167,7 @@ impl Mux {
             capsules: Vec::new(),
             next_key: 1,
             focus: None,
+            back_to: None,
             term: Term::new(),
             hypervisor: Style::new(),
             dropped: 0,
@@ -254,7 +257,10 @@ impl Mux {
     /// [`FOCUS_KEY`], which moves the focus on and returns the notice.
     pub fn input(&mut self, byte: u8) -> Option<Notice> {
         if byte == FOCUS_KEY && self.capsules.len() > 1 {
-            self.focus = input::next(self.capsules.iter().map(|c| c.id), self.focus);
+            self.focus = match self.back_to.take().filter(|&b| self.find(b).is_some()) {
+                Some(back) => Some(back),
+                None => input::next(self.capsules.iter().map(|c| c.id), self.focus),
+            };
             return Some(self.notice());
         }
         let focus = self.focus;
@@ -274,6 +280,16 @@ impl Mux {
     /// Whether input waits for capsule `id`.
     pub fn has_input(&self, id: u32) -> bool {
         self.find(id).is_some_and(|c| !c.input.is_empty())
+    }
+
+    /// Gives capsule `id` the focus (the boot capsule's manager asked);
+    /// the next focus key brings it back to `back_to` instead of moving
+    /// on. None (and nothing changed) if `id` is not registered.
+    pub fn give_focus(&mut self, id: u32, back_to: u32) -> Option<Notice> {
+        self.find(id)?;
+        self.focus = Some(id);
+        self.back_to = (back_to != id).then_some(back_to);
+        Some(self.notice())
     }
 
     /// The capsule that input goes to.

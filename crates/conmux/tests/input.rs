@@ -174,3 +174,23 @@ fn the_notice_names_the_shown_label() {
         "console input goes to capsule-diosix (capsule 1); Ctrl-] switches"
     );
 }
+
+#[test]
+fn focus_given_by_the_manager_comes_back_with_the_key() {
+    let mut mux = three();
+    assert_eq!(mux.give_focus(9, 5), focus(9, "c"));
+    typed(&mut mux, b"x");
+    assert_eq!(read_all(&mut mux, 9), b"x");
+    assert_eq!(mux.input(FOCUS_KEY), focus(5, "boot"), "back to the boot capsule, not on to the next");
+    assert_eq!(mux.input(FOCUS_KEY), focus(9, "c"), "then the key cycles again");
+    assert_eq!(mux.give_focus(77, 5), None, "an unknown capsule");
+    assert_eq!(mux.focus(), Some(9), "unchanged");
+}
+
+#[test]
+fn the_way_back_is_forgotten_if_its_capsule_is_gone() {
+    let mut mux = three();
+    assert_eq!(mux.give_focus(2, 9), focus(2, "b"));
+    mux.remove(9);
+    assert_eq!(mux.input(FOCUS_KEY), focus(5, "boot"), "cycles on from 2 as usual");
+}

@@ -15,6 +15,8 @@ pub enum DeviceKind {
     Uart,
     /// The platform-level interrupt controller ([`crate::plic`]).
     Plic,
+    /// The virtio-mmio console ([`crate::virtio::console`]).
+    VirtioConsole,
 }
 
 impl DeviceKind {
@@ -23,6 +25,7 @@ impl DeviceKind {
         match self {
             DeviceKind::Uart => "UART",
             DeviceKind::Plic => "PLIC",
+            DeviceKind::VirtioConsole => "virtio console",
         }
     }
 }
@@ -41,15 +44,22 @@ pub const UART: Window = Window { kind: DeviceKind::Uart, base: 0x1000_0000, siz
 /// The PLIC: one S-mode context per vcore.
 pub const PLIC: Window = Window { kind: DeviceKind::Plic, base: 0x0c00_0000, size: crate::plic::WINDOW_SIZE };
 
+/// The virtio-mmio console, right after the UART as QEMU's first virtio
+/// slot is.
+pub const VIRTIO_CONSOLE: Window =
+    Window { kind: DeviceKind::VirtioConsole, base: 0x1000_1000, size: crate::virtio::mmio::WINDOW_SIZE };
+
 /// The UART's interrupt source at the PLIC.
 pub const UART_IRQ: usize = 10;
+/// The virtio console's.
+pub const VIRTIO_CONSOLE_IRQ: usize = 1;
 
 /// Every window a capsule has.
-pub const WINDOWS: &[Window] = &[PLIC, UART];
+pub const WINDOWS: &[Window] = &[PLIC, UART, VIRTIO_CONSOLE];
 
 /// The lowest and highest+1 guest-physical addresses the windows use:
 /// a capsule's RAM must not overlap `SPAN.0..SPAN.1`.
-pub const SPAN: (u64, u64) = (0x0c00_0000, 0x1000_1000);
+pub const SPAN: (u64, u64) = (0x0c00_0000, 0x1000_2000);
 
 /// The window an access of `width` bytes at guest-physical `addr` falls
 /// in, and its offset there; `None` if it is in no window or runs past
@@ -70,6 +80,12 @@ mod tests {
     fn finds_the_uart_and_its_offset() {
         assert_eq!(find(0x1000_0005, 1), Some((UART, 5)));
         assert_eq!(find(0x1000_0000, 8), Some((UART, 0)));
+    }
+
+    #[test]
+    fn finds_the_virtio_console() {
+        assert_eq!(find(0x1000_1070, 4), Some((VIRTIO_CONSOLE, 0x70)));
+        assert_eq!(find(0x1000_1200, 4), None);
     }
 
     #[test]

@@ -257,18 +257,33 @@ pub fn create_boot(p: &Platform, host_tree: Range) -> Result<Arc<Capsule>, Capsu
 /// Creates the capsules the manifest marks to start at boot.
 pub fn autostart(images: &'static [Image]) {
     for image in images.iter().filter(|i| i.autostart) {
-        start_image(image, 0);
+        start_image(image, None, 0);
     }
 }
 
-/// Creates and starts a capsule from a bundled image; says how it went.
-fn start_image(image: &'static Image, restarts: u32) -> Option<Arc<Capsule>> {
+/// Says that capsule `c` started, where and how big.
+pub fn report_started(c: &Capsule) {
+    println!(
+        "[diosix] capsule {} ({}) started: ram {} ({}), {} vcore{}",
+        c.id,
+        c.name,
+        c.ram,
+        Size(c.ram.size()),
+        c.vcores.len(),
+        if c.vcores.len() == 1 { "" } else { "s" }
+    );
+}
+
+/// Creates and starts a capsule from a bundled image, as the manifest
+/// says or, for a restart, as the capsule `like` was (its name, RAM and
+/// vcores); says how it went.
+fn start_image(image: &'static Image, like: Option<&Capsule>, restarts: u32) -> Option<Arc<Capsule>> {
     let bootargs = if image.bootargs.is_empty() { String::from(BOOTARGS) } else { String::from(image.bootargs) };
     let spec = Spec {
-        name: image.name,
+        name: like.map_or(image.name, |c| c.name.as_str()),
         image: image.bytes,
-        ram_bytes: (image.ram_mib as u64) << 20,
-        vcores: image.vcores as usize,
+        ram_bytes: like.map_or((image.ram_mib as u64) << 20, |c| c.ram.size()),
+        vcores: like.map_or(image.vcores as usize, |c| c.vcores.len()),
         bootargs,
         boot: false,
         origin: Some(image),
@@ -276,15 +291,7 @@ fn start_image(image: &'static Image, restarts: u32) -> Option<Arc<Capsule>> {
     };
     match create(&spec) {
         Ok(c) => {
-            println!(
-                "[diosix] capsule {} ({}) started: ram {} ({}), {} vcore{}",
-                c.id,
-                c.name,
-                c.ram,
-                Size(c.ram.size()),
-                c.vcores.len(),
-                if c.vcores.len() == 1 { "" } else { "s" }
-            );
+            report_started(&c);
             Some(c)
         }
         Err(e) => {
@@ -389,7 +396,7 @@ fn load(spec: &Spec, kernel: &Kernel, ram: Range, info: &MachineInfo) -> Result<
         last_poll: Ticks::new(0),
         polled: AtomicBool::new(false),
         created_at: clint::mtime(),
-        devices: Devices::new(spec.vcores),
+        devices: Devices::new(spec.vcores, spec.boot),
     });
     REGISTRY.lock().push(c.clone());
     console::capsule_added(&c);
@@ -513,7 +520,7 @@ impl Drop for Capsule {
         let again = self.again.load(Ordering::SeqCst);
         if let Some(image) = self.origin.filter(|_| again != NOT_AGAIN) {
             // A reboot it asked for is not a death: it does not count.
-            start_image(image, self.restarts + u32::from(again == AFTER_DEATH));
+            start_image(image, Some(self), self.restarts + u32::from(again == AFTER_DEATH));
         }
     }
 }

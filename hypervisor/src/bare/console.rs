@@ -284,6 +284,26 @@ pub fn capsule_input(c: &Capsule, buf: &mut [u8]) -> usize {
     MUX.lock().read(c.id, buf)
 }
 
+/// Gives capsule `id` the input focus (the boot capsule's manager asked);
+/// the focus key then brings it back to `back_to`. The hypervisor says
+/// where input goes now. False if there is no such capsule.
+pub fn give_focus(id: u32, back_to: u32) -> bool {
+    let notice = MUX.lock().give_focus(id, back_to);
+    match notice {
+        Some(n) => {
+            println!("[diosix] {n}");
+            true
+        }
+        None => false,
+    }
+}
+
+/// Capsule `id`'s recent output, as far as the console keeps it.
+pub fn recent(id: u32) -> alloc::vec::Vec<u8> {
+    flush(Some(id));
+    MUX.lock().recent(id)
+}
+
 /// The capsule typed input goes to.
 pub fn focus() -> Option<u32> {
     MUX.lock().focus()

@@ -156,3 +156,28 @@ pub fn write(c: &Capsule, addr: u64, data: &[u8]) -> bool {
     }
     true
 }
+
+/// Capsule `c`'s RAM as the page-table walker (`insn::walk`) and the
+/// virtio devices (`vdev::virtio`) read and write it: every access is
+/// bounds-checked by [`read`] and [`write`].
+pub struct CapsuleRam<'a>(pub &'a Capsule);
+
+impl insn::walk::GuestMemory for CapsuleRam<'_> {
+    fn read_u64(&self, addr: u64) -> Option<u64> {
+        let mut b = [0u8; 8];
+        read(self.0, addr, &mut b).then(|| u64::from_le_bytes(b))
+    }
+    fn read_u32(&self, addr: u64) -> Option<u32> {
+        let mut b = [0u8; 4];
+        read(self.0, addr, &mut b).then(|| u32::from_le_bytes(b))
+    }
+}
+
+impl vdev::virtio::GuestRam for CapsuleRam<'_> {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
+        read(self.0, addr, buf)
+    }
+    fn write(&self, addr: u64, data: &[u8]) -> bool {
+        write(self.0, addr, data)
+    }
+}

@@ -20,13 +20,13 @@
 use alloc::sync::Arc;
 use core::fmt;
 
-use insn::walk::{self, AccessType, GuestMemory, WalkError};
+use insn::walk::{self, AccessType, WalkError};
 use insn::{AccessKind, decode_access};
 use vdev::AccessError;
 use vdev::map::{self, DeviceKind};
 
 use super::capsule::Capsule;
-use super::guest::{self, Context};
+use super::guest::{self, CapsuleRam, Context};
 use super::{csr, reflect};
 
 const LOAD_FAULT: usize = 5;
@@ -67,20 +67,6 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// The capsule's RAM as the walker reads it: bounds-checked copies.
-struct Ram<'a>(&'a Capsule);
-
-impl GuestMemory for Ram<'_> {
-    fn read_u64(&self, addr: u64) -> Option<u64> {
-        let mut b = [0u8; 8];
-        guest::read(self.0, addr, &mut b).then(|| u64::from_le_bytes(b))
-    }
-    fn read_u32(&self, addr: u64) -> Option<u32> {
-        let mut b = [0u8; 4];
-        guest::read(self.0, addr, &mut b).then(|| u32::from_le_bytes(b))
-    }
-}
-
 /// Emulates the access that raised fault `cause` for capsule `c`'s vcore
 /// whose registers are `ctx`; on success `ctx` resumes after it.
 pub fn emulate(c: &Arc<Capsule>, ctx: &mut Context, cause: usize) -> Result<(), NotEmulated> {
@@ -91,7 +77,7 @@ pub fn emulate(c: &Arc<Capsule>, ctx: &mut Context, cause: usize) -> Result<(), 
         // From the capsule's own guest: its addresses are two stages away.
         return Err(NotEmulated::NotDevice);
     }
-    let ram = Ram(c);
+    let ram = CapsuleRam(c);
     let satp = csr::satp::read() as u64;
     let insn = fetch(&ram, satp, ctx.pc as u64).map_err(|e| NotEmulated::Refused(Refusal::Fetch(e)))?;
     let access = decode_access(insn, XLEN32)
@@ -127,7 +113,7 @@ pub fn emulate(c: &Arc<Capsule>, ctx: &mut Context, cause: usize) -> Result<(), 
 
 /// The instruction at virtual address `pc`: 16 bits, or 32 whose second
 /// half may lie on the next page.
-fn fetch(ram: &Ram, satp: u64, pc: u64) -> Result<u32, WalkError> {
+fn fetch(ram: &CapsuleRam, satp: u64, pc: u64) -> Result<u32, WalkError> {
     let half = |va: u64| -> Result<u16, WalkError> {
         let pa = walk::translate(ram, satp, va, XLEN32, AccessType::Fetch)?;
         let mut b = [0u8; 2];

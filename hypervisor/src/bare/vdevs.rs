@@ -1,30 +1,46 @@
 //! Each capsule's emulated devices (`crates/vdev`), joined to the rest of
 //! the hypervisor: the UART's output goes to the capsule's tagged console
 //! and its input comes from what is typed while the capsule has the
-//! focus; the PLIC's per-context outputs become the vcores' external
-//! interrupt (`Vcore::seip`).
+//! focus; the virtio console's port 0 goes to the console too, and the
+//! boot capsule's port 1 (`diosix.ctl`) to the control channel
+//! (`control.rs`); the PLIC's per-context outputs become the vcores'
+//! external interrupt (`Vcore::seip`).
 //!
 //! The models are pure; this module only locks them, feeds them and
 //! collects what they produce. `mmio.rs` finds which device an access is
 //! for and calls [`Devices::access`]. Locks are never nested: the UART's
 //! is dropped before the PLIC's is taken.
 
+use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use spin::Mutex;
-use vdev::map::{DeviceKind, UART_IRQ, Window};
+use vdev::map::{DeviceKind, UART_IRQ, VIRTIO_CONSOLE_IRQ, Window};
 use vdev::plic::Plic;
 use vdev::uart::Uart16550;
+use vdev::virtio::console::{Console, PortSpec, VirtioConsole};
 use vdev::{AccessError, Device};
 
 use super::capsule::{self, Capsule};
+use super::console::println;
+use super::control::Channel;
+use super::guest::CapsuleRam;
 use super::{console, sched, timer};
+
+/// The virtio console's port for the capsule's console, and the boot
+/// capsule's control port.
+const CONSOLE_PORT: usize = 0;
+const CONTROL_PORT: usize = 1;
 
 /// One capsule's devices.
 pub struct Devices {
     uart: Mutex<Uart16550>,
     plic: Mutex<Plic>,
+    virtio: Mutex<VirtioConsole>,
+    /// The boot capsule's control channel, and replies not yet taken by
+    /// its port; `None` for every other capsule.
+    control: Option<Mutex<(Channel, VecDeque<u8>)>>,
     /// Its UART's receive interrupt is enabled (counted in
     /// [`WAITING_FOR_INPUT`]).
     rx_irq: core::sync::atomic::AtomicBool,
@@ -39,11 +55,20 @@ static WAITING_FOR_INPUT: AtomicUsize = AtomicUsize::new(0);
 pub type Store = Option<u64>;
 
 impl Devices {
-    /// Devices for a capsule of `vcores` vcores (one PLIC context each).
-    pub fn new(vcores: usize) -> Self {
+    /// Devices for a capsule of `vcores` vcores (one PLIC context each);
+    /// the boot capsule's virtio console also has the control port.
+    pub fn new(vcores: usize, boot: bool) -> Self {
+        let ports: &[PortSpec] = if boot {
+            &[PortSpec { name: None }, PortSpec { name: Some(ctl::PORT) }]
+        } else {
+            &[PortSpec { name: None }]
+        };
+        let console = Console::new(ports).expect("one or two ports are within the model's limits");
         Devices {
             uart: Mutex::new(Uart16550::new()),
             plic: Mutex::new(Plic::new(vcores)),
+            virtio: Mutex::new(VirtioConsole::new(console)),
+            control: boot.then(|| Mutex::new((Channel::new(), VecDeque::new()))),
             rx_irq: core::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -64,7 +89,50 @@ impl Devices {
                 sync_lines(c);
                 result
             }
+            DeviceKind::VirtioConsole => self.virtio(c, offset, width, store),
         }
+    }
+
+    fn virtio(&self, c: &Arc<Capsule>, offset: u64, width: u8, store: Store) -> Result<u64, AccessError> {
+        let mem = CapsuleRam(c);
+        let (result, output, requests, broken) = {
+            let mut v = self.virtio.lock();
+            let was_broken = v.broken().is_some();
+            let result = match store {
+                Some(value) => v.write(&mem, offset, width, value).map(|()| 0),
+                None => v.read(offset, width),
+            };
+            let requests = if self.control.is_some() { v.take_output(CONTROL_PORT) } else { alloc::vec::Vec::new() };
+            (result, v.take_output(CONSOLE_PORT), requests, v.broken().filter(|_| !was_broken))
+        };
+        if let Some(b) = broken {
+            println!("[diosix] {}: its virtio console stopped: {b}; it works again after the driver resets it", c.title());
+        }
+        if !output.is_empty() {
+            console::capsule_write(c, &output);
+        }
+        if let Some(control) = &self.control {
+            let mut control = control.lock();
+            let (channel, outbox) = &mut *control;
+            if !requests.is_empty() {
+                let replies = channel.received(c, &requests);
+                outbox.extend(replies);
+            }
+            if !outbox.is_empty() {
+                let (a, b) = outbox.as_slices();
+                let mut v = self.virtio.lock();
+                let mut taken = v.push_input(&mem, CONTROL_PORT, a);
+                if taken == a.len() {
+                    taken += v.push_input(&mem, CONTROL_PORT, b);
+                }
+                drop(v);
+                outbox.drain(..taken);
+            }
+        }
+        let line = self.virtio.lock().interrupt();
+        self.plic.lock().set_level(VIRTIO_CONSOLE_IRQ, line);
+        sync_lines(c);
+        result
     }
 
     fn uart(&self, c: &Arc<Capsule>, offset: u64, width: u8, store: Store) -> Result<u64, AccessError> {

@@ -30,6 +30,7 @@ pub fn cases(t: Target) -> Vec<Case> {
         case(format!("{a}: capsules: two capsules sharing 1 hart keep their own sscratch, vsscratch (H) and (where the harts have FP) FP registers, which start zeroed"), move || keep(t)),
         case(format!("{a}: capsules: a second capsule's loads, stores and fetches to the boot capsule's and a third capsule's RAM are contained"), move || attack(t)),
         case(format!("{a}: capsules: a crashing capsule ends alone, is restarted into zeroed RAM up to its limit; one too big for the RAM is refused"), move || crash(t)),
+        case(format!("{a}: capsules: a second capsule's virtio console has no control port, and its hostile queues stop only its own device"), move || virtio_second(t)),
         case(format!("{a}: capsules: two Linux capsules beside the boot capsule on -smp 2; each answers info with its own CPUs and memory once it has the focus"), move || linux_three(t)),
         case(format!("{a}: capsules: a 4-vcore Linux boot capsule on -smp 1 has 4 CPUs online and sees steal time"), move || linux_overcommitted(t)),
     ]
@@ -142,6 +143,21 @@ fn eight(t: Target) -> Result<()> {
     for n in &names {
         ensure!(out.contains(&format!("[{n}] testguest: ticks 50")), "{n} printed no progress\n{out}");
     }
+    Ok(())
+}
+
+fn virtio_second(t: Target) -> Result<()> {
+    let images = guests(t, 1)?;
+    let entries = [Guest { name: "second", image: &images[0], scenario: "virtio-second", extra: "" }];
+    let exe = hypervisor(t, &fixture::guest(t)?, &manifest(t, "virtio.toml", &entries)?, "virtio", &[])?;
+    let vm = machine(t, &exe, 2).spawn()?;
+    wait_all(&vm, &["[second] testguest: PASS virtio: the boot capsule alone has the control port",
+                    "[second] testguest: PASS virtio: no queue for a control port here",
+                    "[second] testguest: PASS virtio: every hostile queue stops the device, and a reset brings it back",
+                    "[second] testguest: still running after the virtio tests", "(second) shut down"], RUN_TIMEOUT)?;
+    let out = finish(vm)?;
+    ensure!(out.contains("capsule 2 (second): its virtio console stopped"), "the broken device was not reported\n{out}");
+    ensure!(!out.contains("boot capsule: its virtio console stopped"), "the boot capsule's device stopped too\n{out}");
     Ok(())
 }
 

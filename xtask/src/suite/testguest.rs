@@ -48,6 +48,22 @@ const SCENARIOS: &[(&str, &str, &[&str])] = &[
           "PASS uart: a driver's accesses raise no fault",
           "PASS uart: every other width, offset and alignment is refused and comes back as a fault",
           "still running after the UART sweep", "is a device access not emulated: the UART refused"]),
+    ("plic", "the emulated PLIC: the UART's interrupt reaches the vcore through it, claim and complete, threshold; refusals fault back",
+        &["PASS plic: priority, enable and threshold read back", "PASS plic: nothing pending while the UART is quiet",
+          "PASS plic: the UART's line makes source 10 pending", "PASS plic: the vcore sees SEIP",
+          "PASS plic: a threshold equal to the priority masks it",
+          "PASS plic: the UART's interrupt arrives as an S external interrupt and claims as source 10",
+          "PASS plic: completed with the line low, nothing is left pending", "PASS plic: a driver's accesses raise no fault",
+          "PASS plic: every other width, offset and alignment is refused and comes back as a fault",
+          "still running after the PLIC sweep"]),
+    ("virtio", "the emulated virtio console: brought up, a line sent; hostile queues stop it until a reset; refusals fault back",
+        &["PASS virtio: a version 2 console device", "PASS virtio: VERSION_1 and MULTIPORT offered",
+          "PASS virtio: the boot capsule alone has the control port", "PASS virtio: brought up (FEATURES_OK, DRIVER_OK)",
+          "testguest: hello through virtio", "PASS virtio: a line sent on port 0 is used",
+          "PASS virtio: every hostile queue stops the device, and a reset brings it back",
+          "PASS virtio: rings outside RAM stop it at QueueReady",
+          "PASS virtio: every width and alignment of its registers is emulated or faults back",
+          "still running after the virtio tests", "its virtio console stopped: queue 1: descriptor chain longer than the queue (a loop)"]),
 ];
 
 /// Targets of isolation attacks, and how the test names them.

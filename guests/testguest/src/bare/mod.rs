@@ -24,6 +24,7 @@ mod sbi;
 mod scenarios;
 mod sstc;
 mod trap;
+mod virtio;
 
 use core::fmt::Write;
 

@@ -15,6 +15,9 @@ pub struct Seen {
     pub timer_at: AtomicUsize,
     /// A [`fetch`] probe is under way: its exception resumes at `ra`.
     pub fetch_probe: AtomicBool,
+    /// External interrupts taken, and the source the last one claimed.
+    pub ext_irqs: AtomicUsize,
+    pub ext_source: AtomicUsize,
 }
 
 pub static SEEN: [Seen; 16] = [const {
@@ -26,6 +29,8 @@ pub static SEEN: [Seen; 16] = [const {
         soft_irqs: AtomicUsize::new(0),
         timer_at: AtomicUsize::new(0),
         fetch_probe: AtomicBool::new(false),
+        ext_irqs: AtomicUsize::new(0),
+        ext_source: AtomicUsize::new(0),
     }
 }; 16];
 
@@ -114,6 +119,10 @@ extern "C" fn handle(cause: usize, tval: usize, epc: usize, ra: usize) -> usize 
                 seen.timer_at.store(super::sbi::time() as usize, Ordering::SeqCst);
                 seen.timer_irqs.fetch_add(1, Ordering::SeqCst);
                 super::sbi::set_timer(u64::MAX);
+            }
+            9 => {
+                seen.ext_source.store(super::devices::on_external(hart()), Ordering::SeqCst);
+                seen.ext_irqs.fetch_add(1, Ordering::SeqCst);
             }
             1 => {
                 seen.soft_irqs.fetch_add(1, Ordering::SeqCst);

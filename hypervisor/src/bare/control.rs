@@ -1,0 +1,196 @@
+//! The control channel: requests from the boot capsule's capsule manager
+//! (its `/init`), arriving on its virtio console's `diosix.ctl` port in
+//! `crates/ctl` frames, and the hypervisor's replies.
+//!
+//! Only the boot capsule's virtio console has the port, so only it can
+//! ask (another capsule's console has port 0 alone; a driver that uses a
+//! port beyond breaks its own device). Every request gets exactly one
+//! reply, in order; anything wrong becomes a `CtlError`, whose Display is
+//! the sentence the user reads. Nothing here trusts the request: names,
+//! ids and sizes are checked before anything is done with them.
+
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use ctl::{CapsuleInfo, CapsuleState, CtlError, Decoder, ImageInfo, ImageKind, Origin, Reply, Request};
+
+use super::capsule::{self, Capsule, CapsuleError, Ending, Spec};
+use super::console::{self, println};
+use super::settings::BOOT_CAPSULE_ARGS;
+use super::storage::{IMAGES, Image};
+use super::{clint, timer};
+
+/// Most capsules alive at once, the boot capsule included.
+pub const MAX_CAPSULES: usize = 32;
+
+/// One boot capsule's end of the channel: what it sent that does not yet
+/// make a whole frame.
+pub struct Channel {
+    decoder: Decoder,
+}
+
+impl Channel {
+    pub fn new() -> Self {
+        Channel { decoder: Decoder::new() }
+    }
+
+    /// Bytes the boot capsule `c` wrote to the port; returns the replies
+    /// to send back, already framed.
+    pub fn received(&mut self, c: &Arc<Capsule>, mut bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let took = self.decoder.push(bytes);
+            bytes = &bytes[took..];
+            for frame in self.decoder.by_ref() {
+                let (id, reply) = match frame {
+                    Ok(f) => (f.id, match f.request() {
+                        Ok(r) => answer(c, r),
+                        Err(e) => Reply::Error(CtlError::BadRequest { why: e.to_string() }),
+                    }),
+                    // A frame whose header was sound gets its answer under
+                    // its id; garbage gets none (there is nobody to answer).
+                    Err(e) => match e.id() {
+                        Some(id) => (id, refusal(&e)),
+                        None => {
+                            println!("[diosix] control channel: {e}; skipped");
+                            continue;
+                        }
+                    },
+                };
+                match ctl::encode_reply(id, &reply) {
+                    Ok(bytes) => out.extend_from_slice(&bytes),
+                    Err(e) => println!("[diosix] control channel: cannot encode a reply: {e}"),
+                }
+            }
+            if took == 0 {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// The answer to a frame that was refused after its header checked out.
+fn refusal(e: &ctl::DecodeError) -> Reply {
+    match e {
+        ctl::DecodeError::Version { theirs, .. } => {
+            Reply::Error(CtlError::VersionMismatch { ours: ctl::VERSION, theirs: *theirs })
+        }
+        other => Reply::Error(CtlError::BadRequest { why: other.to_string() }),
+    }
+}
+
+fn answer(boot: &Arc<Capsule>, r: Request) -> Reply {
+    match r {
+        Request::Hello { version } if version != ctl::VERSION => {
+            Reply::Error(CtlError::VersionMismatch { ours: ctl::VERSION, theirs: version })
+        }
+        Request::Hello { .. } => Reply::Welcome { version: ctl::VERSION, max_payload: ctl::MAX_PAYLOAD as u32 },
+        Request::ListImages => Reply::Images(IMAGES.iter().map(image_info).collect()),
+        Request::Start { image, name, ram_mib, vcores } => start(&image, name.as_deref(), ram_mib, vcores),
+        Request::ListCapsules => Reply::Capsules(capsule::all().iter().map(|c| capsule_info(c)).collect()),
+        Request::Stop { id } => with_capsule(boot, id, |c| capsule::end(c, Ending::Shutdown { failure: false })),
+        Request::Restart { id } => with_capsule(boot, id, |c| capsule::end(c, Ending::Reboot { failure: false })),
+        Request::Focus { id } => match console::give_focus(id, boot.id) {
+            true => Reply::Done,
+            false => Reply::Error(CtlError::NoSuchCapsule { id }),
+        },
+        Request::Output { id, max } => match find(id) {
+            Some(_) => {
+                let mut bytes = console::recent(id);
+                let max = (max as usize).min(ctl::MAX_CHUNK);
+                if bytes.len() > max {
+                    bytes.drain(..bytes.len() - max);
+                }
+                Reply::Output(bytes)
+            }
+            None => Reply::Error(CtlError::NoSuchCapsule { id }),
+        },
+        Request::UploadBegin { .. } | Request::UploadChunk { .. } | Request::UploadEnd => Reply::Error(CtlError::Refused {
+            why: String::from("this hypervisor does not take uploaded images yet; bundle the image in boot/capsules.toml"),
+        }),
+    }
+}
+
+fn find(id: u32) -> Option<Arc<Capsule>> {
+    capsule::all().into_iter().find(|c| c.id == id && !c.is_dying())
+}
+
+/// Stops or restarts capsule `id` with `end`; never the boot capsule,
+/// whose end is the machine's (its own prompt has poweroff and reboot).
+fn with_capsule(boot: &Arc<Capsule>, id: u32, end: impl FnOnce(&Arc<Capsule>)) -> Reply {
+    if id == boot.id {
+        return Reply::Error(CtlError::Refused {
+            why: String::from("the boot capsule is ended by its own poweroff or reboot, which end the machine"),
+        });
+    }
+    match find(id) {
+        Some(c) => {
+            end(&c);
+            Reply::Done
+        }
+        None => Reply::Error(CtlError::NoSuchCapsule { id }),
+    }
+}
+
+fn image_info(i: &Image) -> ImageInfo {
+    let kind = if i.bytes.starts_with(b"\x7fELF") { ImageKind::Elf } else { ImageKind::Image };
+    ImageInfo { name: i.name.into(), kind, size: i.bytes.len() as u64, origin: Origin::Bundled }
+}
+
+fn capsule_info(c: &Capsule) -> CapsuleInfo {
+    let ms = |ticks: u64| (ticks as u128 * 1000 / timer::hz() as u128) as u64;
+    let now = clint::mtime();
+    CapsuleInfo {
+        id: c.id,
+        name: c.name.clone(),
+        state: if c.is_dying() { CapsuleState::Stopping } else { CapsuleState::Running },
+        vcores: c.vcores.len() as u32,
+        ram_bytes: c.ram.size(),
+        uptime_ms: ms(now.saturating_sub(c.created_at)),
+        cpu_ms: ms(c.vcores.iter().map(|v| v.ran.get()).sum()),
+        restarts: c.restarts,
+    }
+}
+
+/// A capsule name: what the console tags lines with.
+fn valid_name(name: &str) -> bool {
+    (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+fn start(image: &str, name: Option<&str>, ram_mib: Option<u32>, vcores: Option<u32>) -> Reply {
+    let Some(img) = IMAGES.iter().find(|i| i.name == image) else {
+        return Reply::Error(CtlError::UnknownImage { name: image.into() });
+    };
+    let name = name.unwrap_or(img.name);
+    if !valid_name(name) {
+        return Reply::Error(CtlError::BadRequest {
+            why: alloc::format!("a capsule name is 1 to 32 letters, digits, '-', '_' or '.', not {name:?}"),
+        });
+    }
+    if capsule::all().len() >= MAX_CAPSULES {
+        return Reply::Error(CtlError::TooManyCapsules { max: MAX_CAPSULES as u32 });
+    }
+    let bootargs = if img.bootargs.is_empty() { String::from(BOOT_CAPSULE_ARGS) } else { String::from(img.bootargs) };
+    let spec = Spec {
+        name,
+        image: img.bytes,
+        ram_bytes: u64::from(ram_mib.unwrap_or(img.ram_mib)) << 20,
+        vcores: vcores.unwrap_or(img.vcores) as usize,
+        bootargs,
+        boot: false,
+        origin: Some(img),
+        restarts: 0,
+    };
+    match capsule::create(&spec) {
+        Ok(c) => {
+            capsule::report_started(&c);
+            Reply::Started { id: c.id }
+        }
+        Err(CapsuleError::NoRoom { asked, largest }) => {
+            Reply::Error(CtlError::NoRoom { asked, free: capsule::free_ram().0, largest })
+        }
+        Err(e) => Reply::Error(CtlError::Refused { why: e.to_string() }),
+    }
+}
