@@ -50,6 +50,7 @@ mod bare {
     pub mod trap;
     pub mod uart_ns16550;
     pub mod uart_sifive;
+    pub mod uploads;
     pub mod vcore;
     pub mod vdevs;
 }

@@ -525,6 +525,26 @@ impl Drop for Capsule {
     }
 }
 
+/// RAM from the capsules' pool for something that is not a capsule (an
+/// uploaded image): `size` bytes, page-aligned; on failure what was
+/// asked and the largest free block.
+pub fn take_ram(size: u64) -> Result<Range, CapsuleError> {
+    let pool = POOL.get().ok_or(CapsuleError::NoHart)?;
+    let size = size.max(1).div_ceil(4096).saturating_mul(4096);
+    pool.lock().take(size, 4096).map_err(|e| match e {
+        LayoutError::NoRoom { largest } => CapsuleError::NoRoom { asked: size, largest },
+        e => CapsuleError::Layout(e),
+    })
+}
+
+/// Gives back RAM from [`take_ram`], zeroed first.
+pub fn give_ram(ram: Range) {
+    zero(ram);
+    if let Some(Err(e)) = POOL.get().map(|p| p.lock().give_back(ram)) {
+        println!("[diosix] RAM {ram} could not go back to the pool: {e:?}");
+    }
+}
+
 /// Zeroes a capsule's RAM.
 fn zero(ram: Range) {
     let (Some(at), Ok(len)) = (Phys::new(ram.start()), usize::try_from(ram.size())) else { return };

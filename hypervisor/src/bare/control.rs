@@ -19,6 +19,8 @@ use super::capsule::{self, Capsule, CapsuleError, Ending, Spec};
 use super::console::{self, println};
 use super::settings::BOOT_CAPSULE_ARGS;
 use super::storage::{IMAGES, Image};
+use super::uploads::{self, Upload};
+use memrange::Size;
 use super::{clint, timer};
 
 /// Most capsules alive at once, the boot capsule included.
@@ -28,11 +30,13 @@ pub const MAX_CAPSULES: usize = 32;
 /// make a whole frame.
 pub struct Channel {
     decoder: Decoder,
+    /// An image being uploaded (`uploads.rs`).
+    upload: Option<Upload>,
 }
 
 impl Channel {
     pub fn new() -> Self {
-        Channel { decoder: Decoder::new() }
+        Channel { decoder: Decoder::new(), upload: None }
     }
 
     /// Bytes the boot capsule `c` wrote to the port; returns the replies
@@ -42,10 +46,11 @@ impl Channel {
         while !bytes.is_empty() {
             let took = self.decoder.push(bytes);
             bytes = &bytes[took..];
-            for frame in self.decoder.by_ref() {
+            let frames: Vec<_> = self.decoder.by_ref().collect();
+            for frame in frames {
                 let (id, reply) = match frame {
                     Ok(f) => (f.id, match f.request() {
-                        Ok(r) => answer(c, r),
+                        Ok(r) => self.answer(c, r),
                         Err(e) => Reply::Error(CtlError::BadRequest { why: e.to_string() }),
                     }),
                     // A frame whose header was sound gets its answer under
@@ -81,13 +86,70 @@ fn refusal(e: &ctl::DecodeError) -> Reply {
     }
 }
 
+impl Channel {
+    fn answer(&mut self, boot: &Arc<Capsule>, r: Request) -> Reply {
+        match r {
+            Request::UploadBegin { name, size } => {
+                if let Some(old) = self.upload.take() {
+                    old.abandon();
+                }
+                if !valid_name(&name) {
+                    return bad_name(&name);
+                }
+                match Upload::begin(&name, size, |n| IMAGES.iter().any(|i| i.name == n) || uploads::find(n).is_some()) {
+                    Ok(u) => {
+                        self.upload = Some(u);
+                        Reply::Done
+                    }
+                    Err(e) => Reply::Error(e),
+                }
+            }
+            Request::UploadChunk { offset, data } => {
+                let Some(u) = self.upload.as_mut() else {
+                    return Reply::Error(CtlError::BadRequest { why: String::from("no upload is under way") });
+                };
+                match u.chunk(offset, &data) {
+                    Ok(()) => Reply::Done,
+                    Err(e) => {
+                        if let Some(u) = self.upload.take() {
+                            u.abandon();
+                        }
+                        Reply::Error(e)
+                    }
+                }
+            }
+            Request::UploadEnd => match self.upload.take().map(Upload::end) {
+                Some(Ok(held)) => {
+                    println!("[diosix] image {} ({}) uploaded by the boot capsule", held.name, Size(held.bytes().len() as u64));
+                    Reply::Done
+                }
+                Some(Err(e)) => Reply::Error(e),
+                None => Reply::Error(CtlError::BadRequest { why: String::from("no upload is under way") }),
+            },
+            other => answer(boot, other),
+        }
+    }
+}
+
+fn bad_name(name: &str) -> Reply {
+    Reply::Error(CtlError::BadRequest {
+        why: alloc::format!("a name is 1 to 32 letters, digits, '-', '_' or '.', not {name:?}"),
+    })
+}
+
 fn answer(boot: &Arc<Capsule>, r: Request) -> Reply {
     match r {
         Request::Hello { version } if version != ctl::VERSION => {
             Reply::Error(CtlError::VersionMismatch { ours: ctl::VERSION, theirs: version })
         }
         Request::Hello { .. } => Reply::Welcome { version: ctl::VERSION, max_payload: ctl::MAX_PAYLOAD as u32 },
-        Request::ListImages => Reply::Images(IMAGES.iter().map(image_info).collect()),
+        Request::ListImages => Reply::Images(
+            IMAGES
+                .iter()
+                .map(|i| image_info(i.name, i.bytes, Origin::Bundled))
+                .chain(uploads::held().iter().map(|h| image_info(&h.name, h.bytes(), Origin::Uploaded)))
+                .collect(),
+        ),
         Request::Start { image, name, ram_mib, vcores } => start(&image, name.as_deref(), ram_mib, vcores),
         Request::ListCapsules => Reply::Capsules(capsule::all().iter().map(|c| capsule_info(c)).collect()),
         Request::Stop { id } => with_capsule(boot, id, |c| capsule::end(c, Ending::Shutdown { failure: false })),
@@ -107,9 +169,10 @@ fn answer(boot: &Arc<Capsule>, r: Request) -> Reply {
             }
             None => Reply::Error(CtlError::NoSuchCapsule { id }),
         },
-        Request::UploadBegin { .. } | Request::UploadChunk { .. } | Request::UploadEnd => Reply::Error(CtlError::Refused {
-            why: String::from("this hypervisor does not take uploaded images yet; bundle the image in boot/capsules.toml"),
-        }),
+        // Served by the channel, which holds the upload.
+        Request::UploadBegin { .. } | Request::UploadChunk { .. } | Request::UploadEnd => {
+            Reply::Error(CtlError::BadRequest { why: String::from("an upload outside its channel") })
+        }
     }
 }
 
@@ -134,9 +197,9 @@ fn with_capsule(boot: &Arc<Capsule>, id: u32, end: impl FnOnce(&Arc<Capsule>)) -
     }
 }
 
-fn image_info(i: &Image) -> ImageInfo {
-    let kind = if i.bytes.starts_with(b"\x7fELF") { ImageKind::Elf } else { ImageKind::Image };
-    ImageInfo { name: i.name.into(), kind, size: i.bytes.len() as u64, origin: Origin::Bundled }
+fn image_info(name: &str, bytes: &[u8], origin: Origin) -> ImageInfo {
+    let kind = if bytes.starts_with(b"\x7fELF") { ImageKind::Elf } else { ImageKind::Image };
+    ImageInfo { name: name.into(), kind, size: bytes.len() as u64, origin }
 }
 
 fn capsule_info(c: &Capsule) -> CapsuleInfo {
@@ -159,28 +222,35 @@ fn valid_name(name: &str) -> bool {
     (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
+/// RAM and vcores for an uploaded image when the request names none.
+const UPLOADED_RAM_MIB: u32 = 128;
+const UPLOADED_VCORES: u32 = 1;
+
 fn start(image: &str, name: Option<&str>, ram_mib: Option<u32>, vcores: Option<u32>) -> Reply {
-    let Some(img) = IMAGES.iter().find(|i| i.name == image) else {
-        return Reply::Error(CtlError::UnknownImage { name: image.into() });
-    };
-    let name = name.unwrap_or(img.name);
+    let bundled = IMAGES.iter().find(|i| i.name == image);
+    let uploaded = uploads::find(image);
+    let (bytes, default_ram, default_vcores, args, origin): (&[u8], u32, u32, &str, Option<&'static Image>) =
+        match (bundled, &uploaded) {
+            (Some(i), _) => (i.bytes, i.ram_mib, i.vcores, i.bootargs, Some(i)),
+            (None, Some(h)) => (h.bytes(), UPLOADED_RAM_MIB, UPLOADED_VCORES, "", None),
+            (None, None) => return Reply::Error(CtlError::UnknownImage { name: image.into() }),
+        };
+    let name = name.unwrap_or(image);
     if !valid_name(name) {
-        return Reply::Error(CtlError::BadRequest {
-            why: alloc::format!("a capsule name is 1 to 32 letters, digits, '-', '_' or '.', not {name:?}"),
-        });
+        return bad_name(name);
     }
     if capsule::all().len() >= MAX_CAPSULES {
         return Reply::Error(CtlError::TooManyCapsules { max: MAX_CAPSULES as u32 });
     }
-    let bootargs = if img.bootargs.is_empty() { String::from(BOOT_CAPSULE_ARGS) } else { String::from(img.bootargs) };
+    let bootargs = if args.is_empty() { String::from(BOOT_CAPSULE_ARGS) } else { String::from(args) };
     let spec = Spec {
         name,
-        image: img.bytes,
-        ram_bytes: u64::from(ram_mib.unwrap_or(img.ram_mib)) << 20,
-        vcores: vcores.unwrap_or(img.vcores) as usize,
+        image: bytes,
+        ram_bytes: u64::from(ram_mib.unwrap_or(default_ram)) << 20,
+        vcores: vcores.unwrap_or(default_vcores) as usize,
         bootargs,
         boot: false,
-        origin: Some(img),
+        origin,
         restarts: 0,
     };
     match capsule::create(&spec) {

@@ -12,6 +12,7 @@ pub mod fuzz;
 pub mod hostile;
 pub mod hypervisor;
 pub mod linux;
+pub mod manager;
 pub mod nofpu;
 pub mod numa;
 pub mod refusal;
@@ -70,6 +71,7 @@ fn virt(t: Target) -> Vec<Case> {
     cases.extend(clocks::cases(t));
     cases.extend(capsules::cases(t));
     cases.extend(stock_kernel::cases(t));
+    cases.extend(manager::cases(t));
     cases
 }
 

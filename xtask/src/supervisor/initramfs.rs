@@ -55,6 +55,21 @@ pub fn layout(init: &Path, busybox: Option<(&Path, &[String])>) -> Vec<Entry> {
     entries
 }
 
+/// Adds files (path inside, source outside), each readable, with any
+/// directory above them that is not there yet.
+pub fn add_files<'a>(entries: &mut Vec<Entry>, files: impl Iterator<Item = (&'a str, &'a Path)>) {
+    for (path, source) in files {
+        let mut dir = String::new();
+        for part in path.trim_start_matches('/').split('/').collect::<Vec<_>>().split_last().map_or(&[][..], |(_, d)| d) {
+            dir = format!("{dir}/{part}");
+            if !entries.iter().any(|e| e.path() == dir) {
+                entries.push(Entry::Dir { path: dir.clone(), mode: 0o755 });
+            }
+        }
+        entries.push(Entry::File { path: path.into(), source: source.to_path_buf(), mode: 0o644 });
+    }
+}
+
 /// The `gen_init_cpio` list. Fails on paths it cannot express (it splits
 /// on whitespace) and on duplicates.
 pub fn render(entries: &[Entry]) -> Result<String> {
@@ -102,6 +117,16 @@ pub fn sources(entries: &[Entry]) -> Vec<&Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn added_files_bring_their_directories_once() {
+        let mut e = layout(Path::new("/c/init"), None);
+        add_files(&mut e, [("/etc/diosix/autostart", Path::new("/s/a")), ("/etc/diosix/other", Path::new("/s/b"))].into_iter());
+        let list = render(&e).unwrap();
+        assert_eq!(list.matches("dir /etc 755").count(), 1, "{list}");
+        assert_eq!(list.matches("dir /etc/diosix 755").count(), 1, "{list}");
+        assert!(list.contains("file /etc/diosix/autostart /s/a 644 0 0"), "{list}");
+    }
 
     #[test]
     fn minimal_layout_renders() {

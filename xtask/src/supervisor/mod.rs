@@ -25,6 +25,15 @@ use crate::target::Target;
 
 pub use install::Owner;
 
+/// A file added to the supervisor's initramfs (for tests: an autostart
+/// list, an image to upload), with the directories above it.
+#[derive(Clone, Debug)]
+pub struct Extra {
+    /// Absolute path inside the initramfs.
+    pub path: String,
+    pub source: PathBuf,
+}
+
 /// A built supervisor in the cache.
 #[derive(Clone, Debug)]
 pub struct Built {
@@ -78,6 +87,13 @@ pub fn build(target: Target) -> Result<Built> {
 /// Builds (or finds in the cache) the supervisor for `target` with the
 /// kernel configured as `flavour` says.
 pub fn build_flavour(target: Target, flavour: Flavour) -> Result<Built> {
+    build_with(target, flavour, &[])
+}
+
+/// [`build_flavour`] with `extra` files in the initramfs. The kernel
+/// build is shared; only the initramfs and the link differ, and the
+/// result is cached under its own key.
+pub fn build_with(target: Target, flavour: Flavour, extra: &[Extra]) -> Result<Built> {
     crate::deps::require(&["make", "gcc", "riscv64-linux-gnu-gcc", "bc", "bison", "flex", "cpio", "xz"])?;
     crate::deps::require_files(&["/usr/include/libelf.h", "/usr/include/openssl/ssl.h"])?;
     if target == Target::Riscv64gc {
@@ -101,7 +117,8 @@ pub fn build_flavour(target: Target, flavour: Flavour) -> Result<Built> {
         Target::Riscv64gc => Some(busybox::build(&cache)?),
         _ => None,
     };
-    let entries = initramfs::layout(&init, busybox.as_ref().map(|(b, a)| (b.as_path(), a.as_slice())));
+    let mut entries = initramfs::layout(&init, busybox.as_ref().map(|(b, a)| (b.as_path(), a.as_slice())));
+    initramfs::add_files(&mut entries, extra.iter().map(|e| (e.path.as_str(), e.source.as_path())));
     let list = initramfs::render(&entries)?;
 
     let src = linux::source(&cache)?;

@@ -1,0 +1,141 @@
+//! The capsule manager in the boot capsule's `/init`, over the control
+//! channel (the boot capsule's virtio console port `diosix.ctl`): the
+//! autostart list, listing images, starting a capsule from a bundled
+//! image and from an image file in the boot capsule's filesystem,
+//! listing, switching consoles, showing output, stopping, and every
+//! refusal as a sentence with the manager going on.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+
+use super::capsules::{hypervisor, wait_all};
+use super::{Case, case};
+use crate::paths;
+use crate::qemu::{Machine, Running};
+use crate::supervisor::{self, Extra, Flavour};
+use crate::target::Target;
+
+const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
+const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+const FOCUS: &str = "\x1d";
+/// The boot capsule's prompt once other capsules share the console.
+const PROMPT: &str = "[boot] diosix> ";
+const AUTOSTART: &str = "# started by /init before its first prompt\nstart web name=auto1 ram=64M\n\nstart web name=auto2 ram=64M\n";
+
+pub fn cases(t: Target) -> Vec<Case> {
+    let a = t.arch();
+    vec![
+        case(format!("{a}: manager: the boot capsule's autostart file brings up two capsules with no typing"), move || autostart(t)),
+        case(format!("{a}: manager: at the boot capsule's prompt, list images, start, list, switch console, show output, stop (RAM back), upload and start an image file; refusals are sentences"), move || manage(t)),
+    ]
+}
+
+/// The hypervisor whose boot capsule has an autostart file and a kernel
+/// image file (`/images/linux`), with a kernel bundled as image `web`.
+fn machine(t: Target) -> Result<Machine> {
+    let ours = supervisor::build(t)?;
+    let dir = paths::test_target_dir().join("manager").join(t.arch());
+    std::fs::create_dir_all(&dir)?;
+    let autostart = dir.join("autostart");
+    std::fs::write(&autostart, AUTOSTART)?;
+    let extra = [
+        Extra { path: "/etc/diosix/autostart".into(), source: autostart },
+        Extra { path: "/images/linux".into(), source: ours.vmlinux.clone() },
+    ];
+    let boot = supervisor::build_with(t, Flavour::Standard, &extra)?;
+    let manifest: PathBuf = dir.join("capsules.toml");
+    std::fs::write(
+        &manifest,
+        format!("[[capsule]]\nname = \"web\"\nimage = \"{}\"\nram_mib = 96\nvcores = 1\n", ours.vmlinux.display()),
+    )?;
+    let exe = hypervisor(t, &boot.vmlinux, &manifest, "manager", &[])?;
+    let mut m = Machine::new(t, &exe);
+    m.smp = 2;
+    m.memory_mib = 1024;
+    Ok(m)
+}
+
+fn autostart(t: Target) -> Result<()> {
+    let mut vm = machine(t)?.spawn()?;
+    wait_all(&vm, &["autostart: start web name=auto1 ram=64M", "started capsule 2 (auto1)", "started capsule 3 (auto2)",
+                    "[auto1] type 'help'", "[auto2] type 'help'", PROMPT], BOOT_TIMEOUT)?;
+    vm.send("capsules\r")?;
+    let table = reply(&mut vm, "auto2")?;
+    for name in ["auto1", "auto2"] {
+        ensure!(table.lines().any(|l| l.contains(name) && l.contains("running")), "{name} is not listed as running\n{table}");
+    }
+    poweroff(vm)
+}
+
+/// Sends `line` and returns what came back up to the next prompt, which
+/// must contain `needle`.
+fn command(vm: &mut Running, line: &str, needle: &str) -> Result<String> {
+    vm.send(&format!("{line}\r"))?;
+    reply(vm, needle)
+}
+
+fn reply(vm: &mut Running, needle: &str) -> Result<String> {
+    let got = vm.expect(needle, REPLY_TIMEOUT)?;
+    vm.expect(PROMPT, REPLY_TIMEOUT)?;
+    Ok(got)
+}
+
+/// The MiB free that a refusal for 4 GiB reports.
+fn free_mib(vm: &mut Running) -> Result<String> {
+    vm.send("start web ram=4G\r")?;
+    vm.expect("There is no room for 4096 MiB of RAM: ", REPLY_TIMEOUT)?;
+    let free = vm.expect(" is free", REPLY_TIMEOUT)?;
+    vm.expect(PROMPT, REPLY_TIMEOUT)?;
+    Ok(free.trim_start_matches("only ").trim().to_string())
+}
+
+fn manage(t: Target) -> Result<()> {
+    let mut vm = machine(t)?.spawn()?;
+    wait_all(&vm, &["[auto1] type 'help'", "[auto2] type 'help'", PROMPT], BOOT_TIMEOUT)?;
+    command(&mut vm, "images", "bundled")?;
+    let before = free_mib(&mut vm)?;
+
+    command(&mut vm, "start web name=web2 ram=96M", "started capsule 4 (web2)")?;
+    wait_all(&vm, &["[web2] type 'help'"], BOOT_TIMEOUT)?;
+    command(&mut vm, "capsules", "web2")?;
+    vm.send("console 4\r")?;
+    vm.expect("capsule 4 has the console; Ctrl-] brings it back here", REPLY_TIMEOUT)?;
+    vm.expect("[diosix] console input goes to web2 (capsule 4)", REPLY_TIMEOUT)?;
+    vm.send("info\r")?;
+    vm.expect("[web2] cpus:", REPLY_TIMEOUT)?;
+    vm.expect("[web2] diosix> ", REPLY_TIMEOUT)?;
+    vm.send(FOCUS)?;
+    vm.expect("[diosix] console input goes to boot (capsule 1)", REPLY_TIMEOUT)?;
+    // Its recent output, shown by the boot capsule: web2 has 1 CPU.
+    command(&mut vm, "output 4", "[boot] cpus: 1")?;
+    command(&mut vm, "stop 4", "stopped capsule 4")?;
+    vm.expect("(web2) is gone after", REPLY_TIMEOUT)?;
+    let listed = command(&mut vm, "capsules", "auto2")?;
+    ensure!(!listed.contains("web2"), "web2 is still listed after it stopped\n{listed}");
+    let after = free_mib(&mut vm)?;
+    ensure!(after == before, "{before} was free before web2 and {after} after it stopped");
+
+    // Refusals, each a sentence, the manager going on.
+    command(&mut vm, "start nosuch", "There is no image called \"nosuch\".")?;
+    command(&mut vm, "stop 99", "There is no capsule 99.")?;
+    command(&mut vm, "stop 1", "The hypervisor refused: the boot capsule is ended by its own poweroff or reboot")?;
+    command(&mut vm, "start web vcores=17", "The hypervisor refused: 17 vcores asked for; a capsule has 1 to 16.")?;
+    command(&mut vm, "start web name=bad/name", "a name is 1 to 32 letters")?;
+
+    // An image file in the boot capsule's filesystem.
+    command(&mut vm, "upload /images/linux name=up", "uploaded up")?;
+    command(&mut vm, "images", "uploaded")?;
+    command(&mut vm, "start up ram=64M", "started capsule 5 (up)")?;
+    wait_all(&vm, &["[up] type 'help'"], BOOT_TIMEOUT)?;
+    command(&mut vm, "capsules", "up")?;
+    poweroff(vm)
+}
+
+fn poweroff(mut vm: Running) -> Result<()> {
+    vm.send("poweroff\r")?;
+    let run = vm.finish(REPLY_TIMEOUT);
+    ensure!(!run.timed_out && run.exit_code == Some(0), "poweroff did not end QEMU with 0 ({:?})\n{}", run.exit_code, run.output);
+    Ok(())
+}
