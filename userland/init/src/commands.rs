@@ -4,8 +4,10 @@
 
 use core::fmt::Write;
 
+use crate::args;
 use crate::facts;
 use crate::fs;
+use crate::manager;
 use crate::os::{Exit, Os, Out, Power};
 
 /// The most words a command line is split into; the rest are dropped.
@@ -66,6 +68,54 @@ pub const COMMANDS: &[Command] = &[
         run: crate::bench::run,
     },
     Command {
+        name: "images",
+        args: "",
+        help: "list the images capsules can be started from",
+        run: manager::images,
+    },
+    Command {
+        name: "capsules",
+        args: "",
+        help: "list the capsules and what they use",
+        run: manager::capsules,
+    },
+    Command {
+        name: "start",
+        args: args::START_ARGS,
+        help: "run a new capsule from an image (sizes like 128M or 1G)",
+        run: manager::start,
+    },
+    Command {
+        name: "stop",
+        args: "<id>",
+        help: "stop a capsule",
+        run: manager::stop,
+    },
+    Command {
+        name: "restart",
+        args: "<id>",
+        help: "stop a capsule and start it again from its image",
+        run: manager::restart,
+    },
+    Command {
+        name: "console",
+        args: "<id>",
+        help: "give the console to a capsule (Ctrl-] brings it back)",
+        run: manager::console,
+    },
+    Command {
+        name: "output",
+        args: "<id>",
+        help: "show what a capsule last wrote to its console",
+        run: manager::output,
+    },
+    Command {
+        name: "upload",
+        args: args::UPLOAD_ARGS,
+        help: "send a kernel image file to the hypervisor, to start by name",
+        run: crate::upload::upload,
+    },
+    Command {
         name: "sh",
         args: "",
         help: "run /bin/sh, if installed",
@@ -117,8 +167,14 @@ fn help(os: &mut dyn Os, _: &[&str]) {
     for c in COMMANDS {
         let sep = if c.args.is_empty() { "" } else { " " };
         let used = c.name.len() + sep.len() + c.args.len();
-        let pad = WIDTH.saturating_sub(used).max(1);
-        writeln!(out, "  {}{sep}{}{:pad$}{}", c.name, c.args, "", c.help).ok();
+        if used < WIDTH {
+            let pad = WIDTH - used;
+            writeln!(out, "  {}{sep}{}{:pad$}{}", c.name, c.args, "", c.help).ok();
+        } else {
+            // Long arguments get a line of their own.
+            writeln!(out, "  {}{sep}{}", c.name, c.args).ok();
+            writeln!(out, "  {:WIDTH$}{}", "", c.help).ok();
+        }
     }
 }
 
@@ -237,6 +293,13 @@ mod tests {
         }
         assert!(
             text.contains("  ls [path]         list a directory\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  start <image> [name=<name>] [ram=<size>] [vcores=<n>]\n\
+                 \x20                   run a new capsule from an image (sizes like 128M or 1G)\n"
+            ),
             "{text}"
         );
     }

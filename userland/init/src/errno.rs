@@ -7,12 +7,10 @@ use core::fmt;
 pub struct Errno(pub i32);
 
 pub const EPERM: Errno = Errno(1);
-#[cfg(test)]
 pub const ENOENT: Errno = Errno(2);
 pub const EINTR: Errno = Errno(4);
 #[cfg(test)]
 pub const EBADF: Errno = Errno(9);
-#[cfg(test)]
 pub const EAGAIN: Errno = Errno(11);
 #[cfg(test)]
 pub const ENOMEM: Errno = Errno(12);
@@ -48,9 +46,11 @@ impl Errno {
             25 => "not a terminal",
             28 => "no space left on device",
             30 => "read-only file system",
+            32 => "broken pipe",
             36 => "file name too long",
             38 => "function not implemented",
             40 => "too many levels of symbolic links",
+            110 => "connection timed out",
             _ => return None,
         })
     }

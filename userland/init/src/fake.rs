@@ -1,8 +1,13 @@
 //! An in-memory [`Os`] for the unit tests.
 
-use crate::errno::{EBADF, ENOENT, ENOTDIR, Errno};
-use crate::fs::encode_dirents;
-use crate::os::{Counter, CounterError, CpuSet, Exit, Fd, Os, Power, SysInfo};
+use crate::errno::{EAGAIN, EBADF, EBUSY, ENOENT, ENOTDIR, Errno};
+use crate::fake_port::{self, FakePort};
+use crate::fs::{DT_LNK, encode_dirents};
+use crate::os::{Counter, CounterError, CpuSet, Exit, Fd, Os, Power, Ready, SysInfo};
+use crate::port::PORTS_DIR;
+
+/// The fake control port's descriptor.
+const PORT_FD: Fd = 1000;
 
 pub struct FakeOs {
     files: Vec<(String, Vec<u8>)>,
@@ -15,6 +20,11 @@ pub struct FakeOs {
     pub input_error: Option<Errno>,
     /// Most bytes one `read` or `read_input` returns.
     pub read_chunk: usize,
+    /// What `file_size` says instead of the truth (a file that changes
+    /// while it is read).
+    pub stated_size: Option<u64>,
+    /// Reading a file fails with this once this many bytes were read.
+    pub read_error: Option<(usize, Errno)>,
     pub tty: bool,
     pub sysinfo: Option<SysInfo>,
     pub executables: Vec<String>,
@@ -54,6 +64,10 @@ pub struct FakeOs {
     pub fence_storms: Vec<(Vec<u32>, u32)>,
     /// Returned by `ping_pong` and `fence_storm`.
     pub bench_error: Option<Errno>,
+
+    /// The hypervisor behind the control port, once [`FakeOs::control_port`]
+    /// made one.
+    pub port: Option<FakePort>,
 }
 
 impl FakeOs {
@@ -66,6 +80,8 @@ impl FakeOs {
             input: Vec::new(),
             input_error: None,
             read_chunk: 100,
+            stated_size: None,
+            read_error: None,
             tty: false,
             sysinfo: None,
             executables: Vec::new(),
@@ -93,7 +109,24 @@ impl FakeOs {
             ping_pongs: Vec::new(),
             fence_storms: Vec::new(),
             bench_error: None,
+            port: None,
         }
+    }
+
+    /// Makes a virtio console with the control port as its port 1 (in
+    /// sysfs and /dev), and a scripted hypervisor behind it.
+    pub fn control_port(&mut self) -> &mut FakePort {
+        self.dir(PORTS_DIR, &[("vport0p0", DT_LNK), ("vport0p1", DT_LNK)]);
+        self.file("/sys/class/virtio-ports/vport0p0/name", "\n");
+        self.file(fake_port::SYS_NAME, "diosix.ctl\n");
+        self.port.insert(FakePort::new())
+    }
+
+    /// The hypervisor behind the control port.
+    pub fn hv(&mut self) -> &mut FakePort {
+        self.port
+            .as_mut()
+            .expect("no control port; call control_port")
     }
 
     pub fn file(&mut self, path: &str, text: &str) {
@@ -185,11 +218,25 @@ impl Os for FakeOs {
 
     fn read(&mut self, fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
         let chunk = self.read_chunk;
+        if fd == PORT_FD {
+            let n = buf.len().min(chunk);
+            return self.port.as_mut().ok_or(EBADF)?.read(&mut buf[..n]);
+        }
+        let error = self.read_error;
         let (data, pos) = self.fd(fd)?;
+        if let Some((_, e)) = error.filter(|&(at, _)| *pos >= at) {
+            return Err(e);
+        }
         let n = buf.len().min(chunk).min(data.len() - *pos);
         buf[..n].copy_from_slice(&data[*pos..*pos + n]);
         *pos += n;
         Ok(n)
+    }
+
+    fn file_size(&mut self, fd: Fd) -> Result<Option<u64>, Errno> {
+        let stated = self.stated_size;
+        let (data, _) = self.fd(fd)?;
+        Ok(Some(stated.unwrap_or(data.len() as u64)))
     }
 
     fn getdents(&mut self, fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
@@ -205,7 +252,46 @@ impl Os for FakeOs {
     }
 
     fn close(&mut self, fd: Fd) {
+        if fd == PORT_FD {
+            let port = self.hv();
+            assert!(port.is_open, "closed the port twice");
+            port.close();
+            return;
+        }
         self.fds[fd as usize] = None;
+    }
+
+    fn open_device(&mut self, path: &str) -> Result<Fd, Errno> {
+        match &mut self.port {
+            Some(port) if path == fake_port::DEVICE => {
+                // Like Linux: one opener at a time.
+                if port.is_open {
+                    return Err(EBUSY);
+                }
+                port.open();
+                Ok(PORT_FD)
+            }
+            _ => Err(ENOENT),
+        }
+    }
+
+    fn write_fd(&mut self, fd: Fd, bytes: &[u8]) -> Result<usize, Errno> {
+        let port = self.port.as_mut().filter(|_| fd == PORT_FD).ok_or(EBADF)?;
+        match port.ready(true) {
+            Some(Ready { write: true, .. }) => Ok(port.write(bytes)),
+            _ => Err(EAGAIN),
+        }
+    }
+
+    fn wait(&mut self, fd: Fd, write: bool, timeout_ns: u64) -> Result<Ready, Errno> {
+        let port = self.port.as_ref().filter(|_| fd == PORT_FD).ok_or(EBADF)?;
+        match port.ready(write) {
+            Some(ready) => Ok(ready),
+            None => {
+                self.now_ns += timeout_ns;
+                Ok(Ready::default())
+            }
+        }
     }
 
     fn sysinfo(&mut self) -> Result<SysInfo, Errno> {

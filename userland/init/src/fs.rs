@@ -1,5 +1,7 @@
-//! `ls` and `cat`: directory listing and file copying through [`Os`].
+//! `ls` and `cat`: directory listing and file copying through [`Os`];
+//! and reading a small file whole.
 
+use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::errno::{ENOTDIR, Errno};
@@ -96,6 +98,31 @@ pub fn cat(os: &mut dyn Os, path: &str) -> Result<(), Errno> {
     result
 }
 
+/// The first `max` bytes of the file at `path`, and whether that was all
+/// of it.
+pub fn read_up_to(os: &mut dyn Os, path: &str, max: usize) -> Result<(Vec<u8>, bool), Errno> {
+    let fd = os.open(path, false)?;
+    let mut data = Vec::new();
+    let mut buf = [0u8; 512];
+    let result = loop {
+        // One byte past `max` says whether there is more.
+        let want = (max + 1 - data.len()).min(buf.len());
+        match os.read(fd, &mut buf[..want]) {
+            Ok(0) => break Ok(true),
+            Ok(n) => {
+                data.extend_from_slice(&buf[..n]);
+                if data.len() > max {
+                    data.truncate(max);
+                    break Ok(false);
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    os.close(fd);
+    result.map(|whole| (data, whole))
+}
+
 /// Encodes entries the way `getdents64` does (for the fake OS in tests).
 #[cfg(test)]
 pub fn encode_dirents(entries: &[(&str, u8)]) -> Vec<u8> {
@@ -179,6 +206,21 @@ mod tests {
         ls(&mut os, "/init").unwrap();
         assert_eq!(os.output(), "/init\n");
         assert_eq!(ls(&mut os, "/nope"), Err(ENOENT));
+    }
+
+    #[test]
+    fn read_up_to_says_whether_it_read_everything() {
+        let mut os = FakeOs::new();
+        os.read_chunk = 7;
+        os.file("/f", &"x".repeat(1000));
+        assert_eq!(
+            read_up_to(&mut os, "/f", 1000),
+            Ok((vec![b'x'; 1000], true))
+        );
+        assert_eq!(read_up_to(&mut os, "/f", 999), Ok((vec![b'x'; 999], false)));
+        assert_eq!(read_up_to(&mut os, "/f", 0), Ok((vec![], false)));
+        assert_eq!(read_up_to(&mut os, "/none", 10), Err(ENOENT));
+        assert_eq!(os.open_fds(), 0);
     }
 
     #[test]

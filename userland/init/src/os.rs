@@ -78,6 +78,17 @@ impl CpuSet {
     }
 }
 
+/// What [`Os::wait`] found a device ready for; all false when the time ran
+/// out first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    pub read: bool,
+    pub write: bool,
+    /// The other end is gone, or the device failed (`POLLHUP`, `POLLERR`,
+    /// `POLLNVAL`): reading or writing will not wait any more.
+    pub hangup: bool,
+}
+
 /// A counter CSR that user space reads directly (Zicntr), if the levels
 /// below it allow (`scounteren`, `mcounteren`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,9 +130,22 @@ pub trait Os {
     /// Opens a file (or, with `dir`, a directory) for reading.
     fn open(&mut self, path: &str, dir: bool) -> Result<Fd, Errno>;
     fn read(&mut self, fd: Fd, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// The size of the file open as `fd`, or `None` if it is not a
+    /// regular file (a directory, a device) (`statx`).
+    fn file_size(&mut self, fd: Fd) -> Result<Option<u64>, Errno>;
     /// Fills `buf` with `linux_dirent64` records; `Ok(0)` at the end.
     fn getdents(&mut self, fd: Fd, buf: &mut [u8]) -> Result<usize, Errno>;
     fn close(&mut self, fd: Fd);
+
+    /// Opens a character device for reading and writing, without blocking
+    /// (`read` and `write_fd` fail with EAGAIN instead of waiting), and
+    /// without making it our controlling terminal.
+    fn open_device(&mut self, path: &str) -> Result<Fd, Errno>;
+    /// Writes some of `bytes` to `fd`; how many were taken.
+    fn write_fd(&mut self, fd: Fd, bytes: &[u8]) -> Result<usize, Errno>;
+    /// Waits at most `timeout_ns` until `fd` can be read (or, with `write`,
+    /// written) without waiting (`ppoll`).
+    fn wait(&mut self, fd: Fd, write: bool, timeout_ns: u64) -> Result<Ready, Errno>;
 
     fn sysinfo(&mut self) -> Result<SysInfo, Errno>;
     /// True if `path` exists and may be executed.

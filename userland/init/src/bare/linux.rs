@@ -6,7 +6,7 @@ use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use super::sys;
 use super::tty::Tty;
 use crate::errno::{EINTR, ENAMETOOLONG, EPERM, ETIMEDOUT, Errno};
-use crate::os::{Counter, CounterError, CpuSet, Exit, Fd, Os, Power, SysInfo};
+use crate::os::{Counter, CounterError, CpuSet, Exit, Fd, Os, Power, Ready, SysInfo};
 
 const STDIN: i32 = 0;
 const STDOUT: i32 = 1;
@@ -102,12 +102,45 @@ impl Os for Linux {
         }
     }
 
+    fn file_size(&mut self, fd: Fd) -> Result<Option<u64>, Errno> {
+        sys::file_size(fd)
+    }
+
     fn getdents(&mut self, fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
         sys::getdents64(fd, buf)
     }
 
     fn close(&mut self, fd: Fd) {
         sys::close(fd);
+    }
+
+    fn open_device(&mut self, path: &str) -> Result<Fd, Errno> {
+        let mut buf = [0u8; 256];
+        let path = c_str(&mut buf, path)?;
+        sys::openat(
+            path,
+            sys::O_RDWR | sys::O_NONBLOCK | sys::O_NOCTTY | sys::O_CLOEXEC,
+        )
+    }
+
+    fn write_fd(&mut self, fd: Fd, bytes: &[u8]) -> Result<usize, Errno> {
+        sys::write(fd, bytes)
+    }
+
+    fn wait(&mut self, fd: Fd, write: bool, timeout_ns: u64) -> Result<Ready, Errno> {
+        // What is on the console so far shows while we wait.
+        self.flush();
+        let timeout = sys::Timespec {
+            sec: (timeout_ns / 1_000_000_000) as i64,
+            nsec: (timeout_ns % 1_000_000_000) as i64,
+        };
+        let events = if write { sys::POLLOUT } else { sys::POLLIN };
+        let got = sys::ppoll(fd, events, timeout)?;
+        Ok(Ready {
+            read: got & sys::POLLIN != 0,
+            write: got & sys::POLLOUT != 0,
+            hangup: got & (sys::POLLHUP | sys::POLLERR | sys::POLLNVAL) != 0,
+        })
     }
 
     fn sysinfo(&mut self) -> Result<SysInfo, Errno> {

@@ -1,6 +1,7 @@
 //! The Linux executable: entry, syscalls and the boot sequence.
 
 mod boot;
+mod heap;
 mod linux;
 mod panic;
 mod sys;
@@ -8,6 +9,7 @@ mod tty;
 
 use core::fmt::Write;
 
+use crate::autostart;
 use crate::facts;
 use crate::os::{Os, Out};
 use crate::repl::{self, End};
@@ -19,6 +21,7 @@ const ARCH: &str = env!("INIT_ARCH");
 
 /// Init proper, called from `_start`.
 fn main() -> ! {
+    heap::init();
     let pid1 = sys::getpid() == 1;
     let mounted = pid1.then(boot::mount_all);
     if pid1 {
@@ -48,6 +51,7 @@ fn main() -> ! {
     }
     .ok();
 
+    autostart::run(&mut os);
     let end = repl::run(&mut os);
     let mut out = Out(&mut os);
     match end {

@@ -4,11 +4,12 @@
 //! Linux RISC-V convention: number in `a7`, arguments in `a0`..`a5`, result
 //! (or `-errno`) in `a0`; `ecall` preserves every other register. Numbers
 //! are from the kernel's scripts/syscall.tbl and are the same on rv32 and
-//! rv64 for every call used here except the clock calls: rv32 lacks the
-//! time32 calls (`clock_gettime`, `clock_nanosleep`, `wait4`), so it uses
-//! their `_time64` forms, whose `struct __kernel_timespec` has the same
-//! layout as rv64's `struct timespec`; children are waited for with
-//! `waitid` on both.
+//! rv64 for every call used here except those that take a time: rv32 lacks
+//! the time32 calls (`clock_gettime`, `clock_nanosleep`, `ppoll`, `wait4`),
+//! so it uses their `_time64` forms, whose `struct __kernel_timespec` has
+//! the same layout as rv64's `struct timespec`; children are waited for
+//! with `waitid` on both. A file's size comes from `statx`, which has
+//! the same number and layout on both (rv32 has no `fstat`).
 //!
 //! It also reads the user-level counter CSRs (`time`, `cycle`, `instret`),
 //! which trap with SIGILL unless the levels below allow it.
@@ -44,6 +45,7 @@ mod nr {
     pub const CLONE: usize = 220;
     pub const EXECVE: usize = 221;
     pub const PIPE2: usize = 59;
+    pub const STATX: usize = 291;
     pub const SCHED_SETAFFINITY: usize = 122;
     pub const SCHED_GETAFFINITY: usize = 123;
     pub const GETCPU: usize = 168;
@@ -64,6 +66,11 @@ mod nr {
     /// `clock_nanosleep_time64`.
     #[cfg(target_pointer_width = "32")]
     pub const CLOCK_NANOSLEEP: usize = 407;
+    #[cfg(target_pointer_width = "64")]
+    pub const PPOLL: usize = 73;
+    /// `ppoll_time64`.
+    #[cfg(target_pointer_width = "32")]
+    pub const PPOLL: usize = 414;
 }
 
 global_asm!(
@@ -133,6 +140,7 @@ pub const AT_FDCWD: i32 = -100;
 pub const O_RDONLY: u32 = 0;
 pub const O_RDWR: u32 = 2;
 pub const O_NOCTTY: u32 = 0o400;
+pub const O_NONBLOCK: u32 = 0o4000;
 pub const O_DIRECTORY: u32 = 0o200000;
 pub const O_CLOEXEC: u32 = 0o2000000;
 pub const X_OK: u32 = 1;
@@ -182,6 +190,58 @@ pub fn close(fd: i32) {
 pub fn dup3(old: i32, new: i32) -> Result<(), Errno> {
     call(nr::DUP3, [old as usize, new as usize, 0, 0, 0, 0]).map(drop)
 }
+
+/// `struct statx` from <linux/stat.h>, up to `stx_size`: 256 bytes, the
+/// same on rv32 and rv64.
+#[repr(C)]
+struct Statx {
+    mask: u32,
+    blksize: u32,
+    attributes: u64,
+    nlink: u32,
+    uid: u32,
+    gid: u32,
+    mode: u16,
+    _spare: u16,
+    ino: u64,
+    size: u64,
+    _rest: [u64; 26],
+}
+
+const AT_EMPTY_PATH: usize = 0x1000;
+const STATX_TYPE: u32 = 0x1;
+const STATX_SIZE: u32 = 0x200;
+const S_IFMT: u16 = 0o170000;
+const S_IFREG: u16 = 0o100000;
+
+/// The size of the file open as `fd`, or `None` if it is not a regular
+/// file (`statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE)`).
+pub fn file_size(fd: i32) -> Result<Option<u64>, Errno> {
+    const WANT: u32 = STATX_TYPE | STATX_SIZE;
+    // SAFETY: all zeroes is a valid Statx (integers only).
+    let mut stx: Statx = unsafe { core::mem::zeroed() };
+    let path = c"";
+    // SAFETY: `path` is a NUL-terminated string and `stx` one whole
+    // struct statx, the only memory the kernel touches.
+    check(unsafe {
+        syscall(
+            nr::STATX,
+            [
+                fd as usize,
+                path.as_ptr() as usize,
+                AT_EMPTY_PATH,
+                WANT as usize,
+                ptr::from_mut(&mut stx) as usize,
+                0,
+            ],
+        )
+    })?;
+    // `mask` says which fields the filesystem filled.
+    let regular = stx.mask & WANT == WANT && stx.mode & S_IFMT == S_IFREG;
+    Ok(regular.then_some(stx.size))
+}
+
+const _: () = assert!(size_of::<Statx>() == 256);
 
 pub fn getdents64(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: the kernel writes at most buf.len() bytes of records into buf.
@@ -777,4 +837,50 @@ pub fn pin(cpu: u32) -> Result<(), Errno> {
     }
     mask[(cpu / 64) as usize] = 1 << (cpu % 64);
     sched_setaffinity(&mask)
+}
+
+pub const POLLIN: i16 = 0x1;
+pub const POLLOUT: i16 = 0x4;
+pub const POLLERR: i16 = 0x8;
+pub const POLLHUP: i16 = 0x10;
+pub const POLLNVAL: i16 = 0x20;
+
+/// `struct pollfd`.
+#[repr(C)]
+struct PollFd {
+    fd: i32,
+    events: i16,
+    revents: i16,
+}
+
+/// `ppoll` (`ppoll_time64` on rv32) of one descriptor for `events`, for at
+/// most `timeout`, with the signal mask left alone: the events that
+/// happened (`POLLERR`, `POLLHUP` and `POLLNVAL` whether asked for or
+/// not), or 0 when the time ran out.
+pub fn ppoll(fd: i32, events: i16, timeout: Timespec) -> Result<i16, Errno> {
+    let mut pfd = PollFd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // The kernel writes back the time left.
+    let mut timeout = timeout;
+    // SAFETY: the kernel reads and updates one struct pollfd, which `pfd`
+    // is, and one struct __kernel_timespec, which `timeout` is; both live
+    // for the call. The signal mask pointer is null, so its size (that of
+    // the kernel's sigset_t) is not used.
+    check(unsafe {
+        syscall(
+            nr::PPOLL,
+            [
+                ptr::from_mut(&mut pfd) as usize,
+                1,
+                ptr::from_mut(&mut timeout) as usize,
+                0,
+                8,
+                0,
+            ],
+        )
+    })?;
+    Ok(pfd.revents)
 }
