@@ -39,6 +39,16 @@ impl Channel {
         Channel { decoder: Decoder::new(), upload: None }
     }
 
+    /// The boot capsule closed the port: a session ended. A half-sent
+    /// frame is dropped and an unfinished upload gives its RAM back.
+    pub fn closed(&mut self) {
+        self.decoder = Decoder::new();
+        if let Some(u) = self.upload.take() {
+            u.abandon();
+            println!("[diosix] control channel: an upload was abandoned; its RAM is free again");
+        }
+    }
+
     /// Bytes the boot capsule `c` wrote to the port; returns the replies
     /// to send back, already framed.
     pub fn received(&mut self, c: &Arc<Capsule>, mut bytes: &[u8]) -> Vec<u8> {

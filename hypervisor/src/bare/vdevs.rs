@@ -95,15 +95,17 @@ impl Devices {
 
     fn virtio(&self, c: &Arc<Capsule>, offset: u64, width: u8, store: Store) -> Result<u64, AccessError> {
         let mem = CapsuleRam(c);
-        let (result, output, requests, broken) = {
+        let (result, output, requests, broken, closed) = {
             let mut v = self.virtio.lock();
             let was_broken = v.broken().is_some();
+            let was_open = v.guest_open(CONTROL_PORT);
             let result = match store {
                 Some(value) => v.write(&mem, offset, width, value).map(|()| 0),
                 None => v.read(offset, width),
             };
             let requests = if self.control.is_some() { v.take_output(CONTROL_PORT) } else { alloc::vec::Vec::new() };
-            (result, v.take_output(CONSOLE_PORT), requests, v.broken().filter(|_| !was_broken))
+            let closed = was_open && !v.guest_open(CONTROL_PORT);
+            (result, v.take_output(CONSOLE_PORT), requests, v.broken().filter(|_| !was_broken), closed)
         };
         if let Some(b) = broken {
             println!("[diosix] {}: its virtio console stopped: {b}; it works again after the driver resets it", c.title());
@@ -117,6 +119,12 @@ impl Devices {
             if !requests.is_empty() {
                 let replies = channel.received(c, &requests);
                 outbox.extend(replies);
+            }
+            if closed {
+                // The session ended: what it did not read is not for the
+                // next one.
+                channel.closed();
+                outbox.clear();
             }
             if !outbox.is_empty() {
                 let (a, b) = outbox.as_slices();

@@ -19,7 +19,10 @@
 //! - `fence`: threads on the other CPUs (each reads a shared page, naps
 //!   1 ms, again) while this one changes the page's protection: each
 //!   `mprotect` makes Linux fence the TLBs of every CPU that ran the
-//!   address space (SBI `remote_sfence_vma_asid`), waking idle ones.
+//!   address space (SBI `remote_sfence_vma_asid`), waking idle ones;
+//! - `ctl`: requests to the hypervisor over the control channel (list
+//!   capsules), one session: each is a virtio notify, a reply through
+//!   the port and an interrupt (diosix only; elsewhere it fails).
 
 use core::fmt::{self, Write};
 
@@ -47,6 +50,8 @@ pub struct Sizes {
     /// many other CPUs run threads.
     pub fence_rounds: u32,
     pub fence_threads: u32,
+    /// `ctl`: control requests.
+    pub ctl_requests: u32,
 }
 
 /// Sized for a few seconds each under QEMU's TCG on a small host.
@@ -61,10 +66,11 @@ pub const SIZES: Sizes = Sizes {
     ipi_rounds: 1_000,
     fence_rounds: 2_000,
     fence_threads: 3,
+    ctl_requests: 300,
 };
 
 /// The workloads, in the order `bench` runs them.
-pub const WORKLOADS: [&str; 6] = ["cpu", "mem", "syscall", "timer", "ipi", "fence"];
+pub const WORKLOADS: [&str; 7] = ["cpu", "mem", "syscall", "timer", "ipi", "fence", "ctl"];
 
 const NS_PER_S: u64 = 1_000_000_000;
 
@@ -76,6 +82,8 @@ pub enum Failure {
     Cpus(u32),
     /// The computation came out differently from the last time.
     Wrong,
+    /// No control channel, or it failed.
+    Channel,
 }
 
 impl fmt::Display for Failure {
@@ -84,6 +92,7 @@ impl fmt::Display for Failure {
             Failure::Os(what, e) => write!(f, "{what}: {e}"),
             Failure::Cpus(n) => write!(f, "needs {n} online cpus"),
             Failure::Wrong => write!(f, "the result differs from the first round's"),
+            Failure::Channel => write!(f, "no working diosix control channel"),
         }
     }
 }
@@ -103,6 +112,7 @@ enum What {
     Sleeps { n: u32, us: u64 },
     Ipi { rounds: u32, cpus: [u32; 2] },
     Fence { rounds: u32, threads: u32 },
+    Requests(u32),
 }
 
 impl fmt::Display for What {
@@ -127,6 +137,7 @@ impl fmt::Display for What {
                 f,
                 "{rounds} mprotect pairs with {threads} threads on other cpus"
             ),
+            What::Requests(n) => write!(f, "{n} control requests listing the capsules"),
         }
     }
 }
@@ -254,6 +265,20 @@ fn run_one(os: &mut dyn Os, name: &str, s: &Sizes, cpus: &CpuSet) -> Result<Time
                     threads: others.len(),
                 },
             })
+        }
+        "ctl" => {
+            let mut ch = crate::channel::Channel::open(os).map_err(|_| Failure::Channel)?;
+            let result = timed(os, What::Requests(s.ctl_requests), |os| {
+                for _ in 0..s.ctl_requests {
+                    match ch.call(os, &ctl::Request::ListCapsules) {
+                        Ok(ctl::Reply::Capsules(_)) => {}
+                        _ => return Err(Failure::Channel),
+                    }
+                }
+                Ok(())
+            });
+            ch.close(os);
+            result
         }
         _ => unreachable!("checked against WORKLOADS"),
     }
@@ -389,6 +414,7 @@ mod tests {
         ipi_rounds: 7,
         fence_rounds: 9,
         fence_threads: 3,
+        ctl_requests: 5,
     };
 
     fn machine(online: &str) -> FakeOs {
@@ -419,9 +445,15 @@ mod tests {
     #[test]
     fn all_workloads_run_in_order_and_end_with_done() {
         let mut os = machine("0-3\n");
+        os.control_port().answers.extend(
+            (0..SMALL.ctl_requests).map(|_| crate::fake_port::Answer::Reply(ctl::Reply::Capsules(Vec::new()))),
+        );
         let out = bench(&mut os, &[]);
         let names: Vec<String> = results(&out).into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, WORKLOADS, "{out}");
+        assert!(out.contains("(5 control requests listing the capsules)"), "{out}");
+        let asked = os.hv().asked();
+        assert_eq!(asked.len(), 5, "one Hello is not counted: {asked:?}");
         assert!(out.ends_with("bench done\n"), "{out}");
         assert_eq!(os.getppids, 10);
         assert_eq!(os.ping_pongs, [([0, 1], 7)]);
@@ -467,8 +499,10 @@ mod tests {
         let out = bench(&mut os, &["cpu", "disk"]);
         assert_eq!(
             out,
-            "bench: unknown workload disk; choose from: cpu, mem, syscall, timer, ipi, fence\n"
+            "bench: unknown workload disk; choose from: cpu, mem, syscall, timer, ipi, fence, ctl\n"
         );
+        let out = bench(&mut os, &["ctl"]);
+        assert!(out.starts_with("bench ctl failed: no working diosix control channel\n"), "without a port: {out}");
     }
 
     #[test]
