@@ -24,7 +24,7 @@ use memrange::Size;
 use super::{clint, timer};
 
 /// Most capsules alive at once, the boot capsule included.
-pub const MAX_CAPSULES: usize = 32;
+const MAX_CAPSULES: usize = super::settings::MAX_CAPSULES as usize;
 
 /// One boot capsule's end of the channel: what it sent that does not yet
 /// make a whole frame.

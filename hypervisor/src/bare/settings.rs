@@ -14,6 +14,11 @@ pub const BOOT_CAPSULE_ARGS: &str = match option_env!("DIOSIX_BOOT_CAPSULE_ARGS"
     Some(a) => a,
     None => "",
 };
+/// The most capsules alive at once, the boot capsule included (1 to
+/// 1000); the boot capsule's manager is refused more.
+pub const MAX_CAPSULES: u64 = number(option_env!("DIOSIX_MAX_CAPSULES"), 32);
+const _: () = assert!(MAX_CAPSULES >= 1 && MAX_CAPSULES <= 1000, "DIOSIX_MAX_CAPSULES must be 1 to 1000");
+
 /// Seconds without a console poll after which a capsule that polled once
 /// counts as dead; 0 turns the watchdog off.
 pub const WATCHDOG_SECONDS: u64 = number(option_env!("DIOSIX_WATCHDOG_SECONDS"), 10);

@@ -27,7 +27,7 @@ const AUTOSTART: &str = "# started by /init before its first prompt\nstart web n
 pub fn cases(t: Target) -> Vec<Case> {
     let a = t.arch();
     vec![
-        case(format!("{a}: manager: the boot capsule's autostart file brings up two capsules with no typing"), move || autostart(t)),
+        case(format!("{a}: manager: the boot capsule's autostart file brings up two capsules with no typing; built for 3 capsules, a fourth is refused"), move || autostart(t)),
         case(format!("{a}: manager: at the boot capsule's prompt, list images, start, list, switch console, show output, stop (RAM back), upload and start an image file; refusals are sentences"), move || manage(t)),
     ]
 }
@@ -35,6 +35,11 @@ pub fn cases(t: Target) -> Vec<Case> {
 /// The hypervisor whose boot capsule has an autostart file and a kernel
 /// image file (`/images/linux`), with a kernel bundled as image `web`.
 fn machine(t: Target) -> Result<Machine> {
+    machine_with(t, &[])
+}
+
+/// [`machine`], the hypervisor built with `env` too.
+fn machine_with(t: Target, env: &[(&str, &str)]) -> Result<Machine> {
     let ours = supervisor::build(t)?;
     let dir = paths::test_target_dir().join("manager").join(t.arch());
     std::fs::create_dir_all(&dir)?;
@@ -50,15 +55,18 @@ fn machine(t: Target) -> Result<Machine> {
         &manifest,
         format!("[[capsule]]\nname = \"web\"\nimage = \"{}\"\nram_mib = 96\nvcores = 1\n", ours.vmlinux.display()),
     )?;
-    let exe = hypervisor(t, &boot.vmlinux, &manifest, "manager", &[])?;
+    let name = if env.is_empty() { "manager".to_string() } else { format!("manager-{}", env.len()) };
+    let exe = hypervisor(t, &boot.vmlinux, &manifest, &name, env)?;
     let mut m = Machine::new(t, &exe);
     m.smp = 2;
     m.memory_mib = 1024;
     Ok(m)
 }
 
+/// Built to allow 3 capsules: the boot capsule and the two it autostarts
+/// fill it, so a third start is refused.
 fn autostart(t: Target) -> Result<()> {
-    let mut vm = machine(t)?.spawn()?;
+    let mut vm = machine_with(t, &[("DIOSIX_MAX_CAPSULES", "3")])?.spawn()?;
     wait_all(&vm, &["autostart: start web name=auto1 ram=64M", "started capsule 2 (auto1)", "started capsule 3 (auto2)",
                     "[auto1] type 'help'", "[auto2] type 'help'", PROMPT], BOOT_TIMEOUT)?;
     vm.expect(PROMPT, REPLY_TIMEOUT)?;
@@ -66,6 +74,7 @@ fn autostart(t: Target) -> Result<()> {
     for name in ["auto1", "auto2"] {
         ensure!(table.lines().any(|l| l.contains(name) && l.contains("running")), "{name} is not listed as running\n{table}");
     }
+    command(&mut vm, "start web name=fourth", "No more capsules can be made: 3 is the most there can be at once.")?;
     poweroff(vm)
 }
 
