@@ -51,7 +51,7 @@ const POWEROFF_TIMEOUT: Duration = Duration::from_secs(30);
 const COST_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// /init's workloads, in the order it runs them (userland/init/src/bench.rs).
-const WORKLOADS: [&str; 6] = ["cpu", "mem", "syscall", "timer", "ipi", "fence"];
+const WORKLOADS: [&str; 7] = ["cpu", "mem", "syscall", "timer", "ipi", "fence", "ctl"];
 
 /// The ways of booting the same kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +79,9 @@ impl Kind {
         match self {
             Kind::NoSstc => "bench timer\r",
             Kind::SevenIdle => "bench cpu\r",
-            _ => "bench\r",
+            // There is no control channel to time on OpenSBI.
+            Kind::OpenSbi => "bench cpu mem syscall timer ipi fence\r",
+            Kind::Diosix => "bench\r",
         }
     }
 }
@@ -100,7 +102,7 @@ struct Boot {
 struct Samples {
     boot: Vec<f64>,
     /// Per workload of [`WORKLOADS`].
-    workloads: [Vec<f64>; 6],
+    workloads: [Vec<f64>; 7],
     failed: Vec<(String, String)>,
     /// Boots that reached the prompt.
     booted: u32,
@@ -693,10 +695,10 @@ mod tests {
     fn workloads_match_init() {
         // The order and names /init prints (userland/init/src/bench.rs).
         let init = include_str!("../../../userland/init/src/bench.rs");
-        assert!(init.contains(r#"pub const WORKLOADS: [&str; 6] = ["cpu", "mem", "syscall", "timer", "ipi", "fence"];"#));
+        assert!(init.contains(r#"pub const WORKLOADS: [&str; 7] = ["cpu", "mem", "syscall", "timer", "ipi", "fence", "ctl"];"#));
         assert_eq!(
             WORKLOADS,
-            ["cpu", "mem", "syscall", "timer", "ipi", "fence"]
+            ["cpu", "mem", "syscall", "timer", "ipi", "fence", "ctl"]
         );
     }
 }
