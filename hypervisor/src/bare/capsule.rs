@@ -80,6 +80,11 @@ impl Capsule {
         if self.boot { String::from("boot capsule") } else { alloc::format!("capsule {} ({})", self.id, self.name) }
     }
 
+    /// It has a bundled image to be started again from.
+    pub fn restartable(&self) -> bool {
+        self.origin.is_some()
+    }
+
     pub fn is_dying(&self) -> bool {
         self.dying.load(Ordering::SeqCst)
     }

@@ -163,7 +163,14 @@ fn answer(boot: &Arc<Capsule>, r: Request) -> Reply {
         Request::Start { image, name, ram_mib, vcores } => start(&image, name.as_deref(), ram_mib, vcores),
         Request::ListCapsules => Reply::Capsules(capsule::all().iter().map(|c| capsule_info(c)).collect()),
         Request::Stop { id } => with_capsule(boot, id, |c| capsule::end(c, Ending::Shutdown { failure: false })),
-        Request::Restart { id } => with_capsule(boot, id, |c| capsule::end(c, Ending::Reboot { failure: false })),
+        Request::Restart { id } => match find(id) {
+            Some(c) if c.id != boot.id && !c.restartable() => Reply::Error(CtlError::Refused {
+                why: alloc::format!(
+                    "capsule {id} was started from an uploaded image, which cannot restart it; stop it and start it again"
+                ),
+            }),
+            _ => with_capsule(boot, id, |c| capsule::end(c, Ending::Reboot { failure: false })),
+        },
         Request::Focus { id } => match console::give_focus(id, boot.id) {
             true => Reply::Done,
             false => Reply::Error(CtlError::NoSuchCapsule { id }),

@@ -138,7 +138,10 @@ fn manage(t: Target) -> Result<()> {
     command(&mut vm, "images", "uploaded")?;
     command(&mut vm, "start up ram=64M", "started capsule 5 (up)")?;
     wait_all(&vm, &["[up] type 'help'"], BOOT_TIMEOUT)?;
-    command(&mut vm, "capsules", "up")?;
+    command(&mut vm, "restart 5", "The hypervisor refused: capsule 5 was started from an uploaded image")?;
+    // A bundled one restarts: it goes and comes back under a new id.
+    command(&mut vm, "restart 2", "restarted capsule 2")?;
+    wait_all(&vm, &["(auto1) is gone after", "[diosix] capsule 6 (auto1) started"], REPLY_TIMEOUT)?;
     poweroff(vm)
 }
 
