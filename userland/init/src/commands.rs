@@ -255,9 +255,7 @@ mod tests {
     use crate::fake::FakeOs;
 
     fn run(os: &mut FakeOs, line: &str) -> String {
-        os.take_output();
-        dispatch(os, line);
-        os.take_output()
+        os.run(line)
     }
 
     #[test]

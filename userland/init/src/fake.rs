@@ -165,6 +165,13 @@ impl FakeOs {
         String::from_utf8(std::mem::take(&mut self.out)).unwrap()
     }
 
+    /// Runs a prompt line; what it printed (and only that).
+    pub fn run(&mut self, line: &str) -> String {
+        self.take_output();
+        crate::commands::dispatch(self, line);
+        self.take_output()
+    }
+
     pub fn open_fds(&self) -> usize {
         self.fds.iter().flatten().count()
     }

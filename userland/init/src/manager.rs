@@ -152,15 +152,12 @@ fn ask(os: &mut dyn Os, request: &Request) -> Option<Reply> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::dispatch;
     use crate::fake::FakeOs;
     use crate::fake_port::Answer;
     use ctl::{CapsuleInfo, CapsuleState, CtlError, ImageInfo, ImageKind, Origin};
 
     fn run(os: &mut FakeOs, line: &str) -> String {
-        os.take_output();
-        dispatch(os, line);
-        os.take_output()
+        os.run(line)
     }
 
     /// A fake OS whose hypervisor answers the requests after `Hello` so.

@@ -160,15 +160,12 @@ fn fill(os: &mut dyn Os, fd: Fd, buf: &mut [u8], path: &str) -> Result<usize, Up
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::dispatch;
     use crate::fake::FakeOs;
     use crate::fake_port::Answer;
     use ctl::{CtlError, Reply};
 
     fn run(os: &mut FakeOs, line: &str) -> String {
-        os.take_output();
-        dispatch(os, line);
-        os.take_output()
+        os.run(line)
     }
 
     /// Bytes that show where each came from.
