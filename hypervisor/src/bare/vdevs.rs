@@ -8,12 +8,13 @@
 //!
 //! The models are pure; this module only locks them, feeds them and
 //! collects what they produce. `mmio.rs` finds which device an access is
-//! for and calls [`Devices::access`]. Locks are never nested: the UART's
-//! is dropped before the PLIC's is taken.
+//! for and calls [`Devices::access`]. One lock is held inside another only
+//! as the boot capsule's control channel, then its virtio console; every
+//! device's lock is dropped before the PLIC's is taken.
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use spin::Mutex;
 use vdev::map::{DeviceKind, UART_IRQ, VIRTIO_CONSOLE_IRQ, Window};
@@ -43,7 +44,7 @@ pub struct Devices {
     control: Option<Mutex<(Channel, VecDeque<u8>)>>,
     /// Its UART's receive interrupt is enabled (counted in
     /// [`WAITING_FOR_INPUT`]).
-    rx_irq: core::sync::atomic::AtomicBool,
+    rx_irq: AtomicBool,
 }
 
 /// UARTs, over all capsules, whose driver waits for a receive interrupt
@@ -69,7 +70,7 @@ impl Devices {
             plic: Mutex::new(Plic::new(vcores)),
             virtio: Mutex::new(VirtioConsole::new(console)),
             control: boot.then(|| Mutex::new((Channel::new(), VecDeque::new()))),
-            rx_irq: core::sync::atomic::AtomicBool::new(false),
+            rx_irq: AtomicBool::new(false),
         }
     }
 
