@@ -68,6 +68,22 @@ fn sext(x: u32, n: u32) -> i64 {
     (((x as u64) << shift) as i64) >> shift
 }
 
+impl Access {
+    /// A load's `value` as its register receives it: the low `width`
+    /// bytes, sign-extended for `lb lh lw` (and `ld`, which fills all 64
+    /// bits), zero-extended for `lbu lhu lwu`. On rv32 the register keeps
+    /// the low 32 bits of the result. A store's is its value unchanged.
+    pub fn extend(&self, value: u64) -> u64 {
+        let bits = u32::from(self.width) * 8;
+        let AccessKind::Load { signed } = self.kind else { return value };
+        if bits >= 64 {
+            return value;
+        }
+        let value = value & ((1 << bits) - 1);
+        if signed && value >> (bits - 1) != 0 { value | !((1 << bits) - 1) } else { value }
+    }
+}
+
 /// `insn` (as read from the faulting pc: a 16-bit instruction in the low
 /// half, the upper half then ignored) as an integer load or store, or
 /// `None` if it is anything else, including an FP access, a form reserved
@@ -491,5 +507,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn loaded_values_extend_as_their_instruction_says() {
+        let load = |width, signed| Access { kind: AccessKind::Load { signed }, width, reg: 5, base: 6, offset: 0, len: 4 };
+        assert_eq!(load(1, true).extend(0xa5), 0xffff_ffff_ffff_ffa5, "lb");
+        assert_eq!(load(1, false).extend(0xa5), 0xa5, "lbu");
+        assert_eq!(load(2, true).extend(0x1234_8001), 0xffff_ffff_ffff_8001, "lh takes the low half only");
+        assert_eq!(load(2, false).extend(0x8001), 0x8001, "lhu");
+        assert_eq!(load(4, true).extend(0x8000_0000), 0xffff_ffff_8000_0000, "lw");
+        assert_eq!(load(4, false).extend(0xffff_ffff_8000_0000), 0x8000_0000, "lwu");
+        assert_eq!(load(8, true).extend(0x8000_0000_0000_0001), 0x8000_0000_0000_0001, "ld");
+        assert_eq!(load(1, true).extend(0x7f), 0x7f, "positive stays positive");
+        let store = Access { kind: AccessKind::Store, width: 1, reg: 5, base: 6, offset: 0, len: 4 };
+        assert_eq!(store.extend(0x1ff), 0x1ff, "a store's value is not touched");
     }
 }

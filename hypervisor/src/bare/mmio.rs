@@ -102,10 +102,10 @@ pub fn emulate(c: &Arc<Capsule>, ctx: &mut Context, cause: usize) -> Result<(), 
     };
     let refused = |e| NotEmulated::Refused(Refusal::Device(window.kind, offset, access.width, e));
     let value = c.devices.access(c, window, offset, access.width, store).map_err(refused)?;
-    if let AccessKind::Load { signed } = access.kind
+    if let AccessKind::Load { .. } = access.kind
         && access.reg != 0
     {
-        ctx.regs[access.reg] = extend(value, access.width, signed) as usize;
+        ctx.regs[access.reg] = access.extend(value) as usize;
     }
     ctx.pc = ctx.pc.wrapping_add(access.len as usize);
     Ok(())
@@ -125,14 +125,4 @@ fn fetch(ram: &CapsuleRam, satp: u64, pc: u64) -> Result<u32, WalkError> {
     }
     let high = half(pc.wrapping_add(2))?;
     Ok(u32::from(low) | u32::from(high) << 16)
-}
-
-/// A loaded value of `width` bytes, sign- or zero-extended to 64 bits.
-fn extend(value: u64, width: u8, signed: bool) -> u64 {
-    let bits = u32::from(width) * 8;
-    if bits >= 64 {
-        return value;
-    }
-    let value = value & ((1 << bits) - 1);
-    if signed && value >> (bits - 1) != 0 { value | !((1 << bits) - 1) } else { value }
 }
