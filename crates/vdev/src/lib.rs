@@ -10,7 +10,11 @@
 //!
 //! [`map`] says where each capsule sees its devices, the same for every
 //! capsule; [`uart`] is the 16550-compatible serial port a stock kernel
-//! drives with its `8250`/`of_serial` driver.
+//! drives with its `8250`/`of_serial` driver; [`plic`] the interrupt
+//! controller, one context per vcore; [`virtio`] the virtio-mmio
+//! transport, split virtqueues and the multiport console, which (unlike
+//! the others) reads and writes the capsule's RAM, through a checked
+//! [`virtio::GuestRam`].
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
