@@ -70,9 +70,9 @@ const SCENARIOS: &[(&str, &str, &[&str])] = &[
 const ATTACKS: &[(&str, &str)] = &[
     ("hv", "hypervisor RAM"),
     ("ram", "RAM outside the capsule"),
-    ("uart", "the UART's MMIO"),
+    ("uart", "the UART's MMIO (where the capsule's own UART is)"),
     ("clint", "the CLINT's MMIO"),
-    ("plic", "the PLIC's MMIO"),
+    ("plic", "the real PLIC's MMIO beyond the capsule's own"),
     ("poweroff", "the power-off device's MMIO"),
 ];
 

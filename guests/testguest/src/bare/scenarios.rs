@@ -508,7 +508,10 @@ fn isolation(hart: usize, what: &str, ram: &Ram) -> bool {
         "ram" => ram.end + 0x1000,
         "uart" => 0x1000_0000,
         "clint" => 0x0200_4000,
-        "plic" => 0x0c00_0000,
+        // QEMU virt's PLIC spans 0x0c00_0000..0x0c60_0000; the capsule's
+        // own emulated PLIC covers the first 0x21_0000 of that, so the
+        // real one's registers beyond are the target.
+        "plic" => 0x0c40_0000,
         "poweroff" => 0x0010_0000,
         "mcsr" => {
             let before = seen.exceptions.load(Ordering::SeqCst);
