@@ -24,6 +24,8 @@ pub fn bench_lines(transcript: &str) -> Vec<BenchLine> {
 }
 
 fn bench_line(line: &str) -> Option<BenchLine> {
+    // With other capsules beside it the boot capsule's lines are tagged.
+    let line = line.strip_prefix("[boot] ").unwrap_or(line);
     let rest = line.strip_prefix("bench ")?;
     let (workload, rest) = rest.split_once(' ')?;
     if workload.is_empty() || !workload.bytes().all(|b| b.is_ascii_lowercase()) {
@@ -115,6 +117,15 @@ mod tests {
                     what: String::new()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn tagged_bench_lines_are_the_boot_capsules() {
+        let t = "[boot] bench cpu 1.5 s (x)\n[web] bench cpu 9 s (not ours)\n";
+        assert_eq!(
+            bench_lines(t),
+            [BenchLine::Time { workload: "cpu".into(), secs: 1.5, what: "x".into() }]
         );
     }
 
