@@ -114,15 +114,20 @@ pub fn notify(v: &VcoreRef) {
     }
 }
 
-/// Vcore `v`'s external interrupt line changed (`vdevs.rs`): a vcore
-/// running on another hart is kicked so that hart copies it into mip; on
-/// this hart the entry does that anyway ([`apply_seip`]); a blocked vcore
-/// waiting for it wakes.
+/// Vcore `v`'s external interrupt line changed (`vdevs.rs`): the vcore
+/// this hart runs gets it in mip at once; one running on another hart is
+/// kicked so that hart copies it ([`merge_pending`]), as a hart that is
+/// still switching it in does; a blocked vcore waiting for it wakes.
 pub fn external_changed(v: &VcoreRef) {
     match v.run.load(Ordering::SeqCst) {
         RUNNING => {
+            let me = super::cpu::hart_id();
+            if current(me).is_some_and(|cur| cur.serial == v.serial) {
+                apply_seip(v);
+                return;
+            }
             let hart = v.on_hart.load(Ordering::SeqCst);
-            if hart < MAX_HARTS && hart != super::cpu::hart_id() {
+            if hart < MAX_HARTS && hart != me {
                 mailbox::post(hart, mailbox::KICK);
             }
         }
@@ -274,9 +279,6 @@ fn keep(hart: usize, cur: VcoreRef) -> *mut Context {
         let ctx = unsafe { cur.context() };
         ctx as *mut Context
     };
-    // A device access it just made may have raised or lowered its own
-    // external interrupt.
-    apply_seip(&cur);
     *slot(hart) = Some(cur);
     if new_slice {
         timer::program(hart);
