@@ -266,6 +266,12 @@ pub fn autostart(images: &'static [Image]) {
     }
 }
 
+/// A capsule's command line: its image's own (from the manifest), else
+/// the boot capsule's setting.
+pub fn args_or_default(args: &str) -> String {
+    String::from(if args.is_empty() { BOOTARGS } else { args })
+}
+
 /// Says that capsule `c` started, where and how big.
 pub fn report_started(c: &Capsule) {
     println!(
@@ -283,7 +289,7 @@ pub fn report_started(c: &Capsule) {
 /// says or, for a restart, as the capsule `like` was (its name, RAM and
 /// vcores); says how it went.
 fn start_image(image: &'static Image, like: Option<&Capsule>, restarts: u32) -> Option<Arc<Capsule>> {
-    let bootargs = if image.bootargs.is_empty() { String::from(BOOTARGS) } else { String::from(image.bootargs) };
+    let bootargs = args_or_default(image.bootargs);
     let spec = Spec {
         name: like.map_or(image.name, |c| c.name.as_str()),
         image: image.bytes,
@@ -510,8 +516,7 @@ impl Drop for Capsule {
             println!("[diosix] capsule {}'s RAM {} could not go back to the pool: {e:?}", self.id, self.ram);
         }
         let (free, _) = free_ram();
-        let hz = super::timer::hz().max(1);
-        let ms = |t: u64| t.saturating_mul(1000) / hz;
+        let ms = super::timer::ms;
         let ran: u64 = self.vcores.iter().map(|v| v.ran.get()).sum();
         let waited: u64 = self.vcores.iter().map(|v| v.steal.get()).sum();
         println!(

@@ -272,8 +272,7 @@ pub fn flush(id: Option<u32>) {
 /// capsule that asks for input may have a prompt held: it goes out.
 pub fn capsule_read(c: &Capsule, buf: &mut [u8]) -> usize {
     flush(Some(c.id));
-    pump();
-    MUX.lock().read(c.id, buf)
+    capsule_input(c, buf)
 }
 
 /// Input for capsule `c`, as [`capsule_read`] but leaving its held

@@ -17,7 +17,6 @@ use ctl::{CapsuleInfo, CapsuleState, CtlError, Decoder, ImageInfo, ImageKind, Or
 
 use super::capsule::{self, Capsule, CapsuleError, Ending, Spec};
 use super::console::{self, println};
-use super::settings::BOOT_CAPSULE_ARGS;
 use super::storage::{IMAGES, Image};
 use super::uploads::{self, Upload};
 use memrange::Size;
@@ -220,7 +219,6 @@ fn image_info(name: &str, bytes: &[u8], origin: Origin) -> ImageInfo {
 }
 
 fn capsule_info(c: &Capsule) -> CapsuleInfo {
-    let ms = |ticks: u64| (ticks as u128 * 1000 / timer::hz() as u128) as u64;
     let now = clint::mtime();
     CapsuleInfo {
         id: c.id,
@@ -228,8 +226,8 @@ fn capsule_info(c: &Capsule) -> CapsuleInfo {
         state: if c.is_dying() { CapsuleState::Stopping } else { CapsuleState::Running },
         vcores: c.vcores.len() as u32,
         ram_bytes: c.ram.size(),
-        uptime_ms: ms(now.saturating_sub(c.created_at)),
-        cpu_ms: ms(c.vcores.iter().map(|v| v.ran.get()).sum()),
+        uptime_ms: timer::ms(now.saturating_sub(c.created_at)),
+        cpu_ms: timer::ms(c.vcores.iter().map(|v| v.ran.get()).sum()),
         restarts: c.restarts,
     }
 }
@@ -259,7 +257,7 @@ fn start(image: &str, name: Option<&str>, ram_mib: Option<u32>, vcores: Option<u
     if capsule::all().len() >= MAX_CAPSULES {
         return Reply::Error(CtlError::TooManyCapsules { max: MAX_CAPSULES as u32 });
     }
-    let bootargs = if args.is_empty() { String::from(BOOT_CAPSULE_ARGS) } else { String::from(args) };
+    let bootargs = capsule::args_or_default(args);
     let spec = Spec {
         name,
         image: bytes,

@@ -43,6 +43,11 @@ pub fn slice_ticks(ms: u64) -> u64 {
     (hz().saturating_mul(ms) / 1000).max(1)
 }
 
+/// Milliseconds in `ticks` timer ticks (no overflow for any u64).
+pub fn ms(ticks: u64) -> u64 {
+    (u128::from(ticks) * 1000 / u128::from(hz())) as u64
+}
+
 /// Programs this hart's mtimecmp for the earliest of its deadlines.
 pub fn program(hart: usize) {
     let mut next = EARLIEST_SLEEPER.get().min(TICK.get()).min(INPUT_POLL.get());

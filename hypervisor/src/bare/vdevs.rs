@@ -80,13 +80,7 @@ impl Devices {
         match w.kind {
             DeviceKind::Uart => self.uart(c, offset, width, store),
             DeviceKind::Plic => {
-                let result = {
-                    let mut p = self.plic.lock();
-                    match store {
-                        Some(value) => p.write(offset, width, value).map(|()| 0),
-                        None => p.read(offset, width),
-                    }
-                };
+                let result = perform(&mut *self.plic.lock(), offset, width, store);
                 sync_lines(c);
                 result
             }
@@ -139,33 +133,26 @@ impl Devices {
             }
         }
         let line = self.virtio.lock().interrupt();
-        self.plic.lock().set_level(VIRTIO_CONSOLE_IRQ, line);
-        sync_lines(c);
+        set_line(c, VIRTIO_CONSOLE_IRQ, line);
         result
     }
 
     fn uart(&self, c: &Arc<Capsule>, offset: u64, width: u8, store: Store) -> Result<u64, AccessError> {
         let (result, output, line, rx_irq) = {
             let mut u = self.uart.lock();
-            let result = match store {
-                Some(value) => u.write(offset, width, value).map(|()| 0),
-                None => {
-                    // RBR, IIR and LSR are how a driver looks for input:
-                    // bring in what was typed for this capsule first.
-                    if matches!(offset, 0 | 2 | 5) {
-                        top_up(c, &mut u);
-                    }
-                    u.read(offset, width)
-                }
-            };
+            // RBR, IIR and LSR are how a driver looks for input: bring in
+            // what was typed for this capsule first.
+            if store.is_none() && matches!(offset, 0 | 2 | 5) {
+                top_up(c, &mut u);
+            }
+            let result = perform(&mut *u, offset, width, store);
             (result, u.take_output(), u.interrupt(), u.rx_interrupt_enabled())
         };
         if !output.is_empty() {
             console::capsule_write(c, &output);
         }
         self.set_rx_irq(rx_irq);
-        self.plic.lock().set_level(UART_IRQ, line);
-        sync_lines(c);
+        set_line(c, UART_IRQ, line);
         result
     }
 
@@ -208,8 +195,22 @@ pub fn deliver_input() {
         top_up(&c, &mut u);
         u.interrupt()
     };
-    c.devices.plic.lock().set_level(UART_IRQ, line);
-    sync_lines(&c);
+    set_line(&c, UART_IRQ, line);
+}
+
+/// A load from or a store to a device model (not the virtio console,
+/// whose stores need the capsule's RAM).
+fn perform(d: &mut impl Device, offset: u64, width: u8, store: Store) -> Result<u64, AccessError> {
+    match store {
+        Some(value) => d.write(offset, width, value).map(|()| 0),
+        None => d.read(offset, width),
+    }
+}
+
+/// Device interrupt `irq` of capsule `c` is at `level` now.
+fn set_line(c: &Arc<Capsule>, irq: usize, level: bool) {
+    c.devices.plic.lock().set_level(irq, level);
+    sync_lines(c);
 }
 
 /// Copies each PLIC context's output to its vcore's external interrupt
