@@ -289,6 +289,34 @@ impl Running {
         }
     }
 
+    /// Waits until every needle has appeared anywhere in the output, in
+    /// any order (lines from several capsules interleave); returns the
+    /// transcript. Fails as soon as QEMU exits or after `timeout`, naming
+    /// the missing needles after the transcript, where a log's tail shows
+    /// them.
+    pub fn wait_all(&mut self, needles: &[&str], timeout: Duration) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let exited = self.child.try_wait().ok().flatten();
+            if exited.is_some() {
+                // What the readers still hold arrives before the check.
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let out = self.transcript();
+            let missing: Vec<&&str> = needles.iter().filter(|n| !out.contains(**n)).collect();
+            if missing.is_empty() {
+                return Ok(out);
+            }
+            if let Some(status) = exited {
+                bail!("--- output ---\n{out}\n--- end of output ---\nQEMU exited ({status}) before printing {missing:?}");
+            }
+            if Instant::now() > deadline {
+                bail!("--- output ---\n{out}\n--- end of output ---\n{missing:?} did not appear within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Types `text` on the console.
     ///
     /// On `spike` the console is HTIF, and QEMU's HTIF holds one received

@@ -60,6 +60,10 @@
 //!   two) is the source's own business. The mux adds no escape sequence
 //!   of its own with colour off and capsules that send none.
 //!
+//! A capsule that writes a byte at a time would have its lines broken by
+//! every other capsule's: [`Hold`] keeps each capsule's unfinished line
+//! back while several share the console (its module docs give the rules).
+//!
 //! What a capsule wrote, untagged and as it came, is kept too: the last
 //! [`RECENT_BYTES`] of it, for [`Mux::recent`], so the hypervisor can show
 //! a capsule's recent output without giving it the focus.
@@ -102,6 +106,7 @@
 extern crate alloc;
 
 mod ansi;
+mod hold;
 mod input;
 mod output;
 mod ring;
@@ -110,6 +115,7 @@ mod tag;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+pub use hold::{HOLD_MAX, Hold};
 pub use input::{FOCUS_KEY, FOCUS_KEY_NAME, Notice};
 pub use tag::TAG_CHARS;
 

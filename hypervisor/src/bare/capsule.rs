@@ -89,6 +89,12 @@ impl Capsule {
         self.dying.load(Ordering::SeqCst)
     }
 
+    /// None of its vcores runs or waits for a hart: it waits for an
+    /// interrupt (or is off).
+    pub fn is_idle(&self) -> bool {
+        self.vcores.iter().all(|v| v.is(vcore::BLOCKED) || v.is(vcore::OFF))
+    }
+
     /// The capsule polled its console: it is alive, and from now on watched.
     pub fn console_polled(&self) {
         self.last_poll.set(clint::mtime());

@@ -12,13 +12,12 @@
 //! `force_println!` skips the lock for the panic and fatal-trap paths,
 //! where the lock may be held by the very hart that is failing.
 
-use alloc::vec::Vec;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use devtree::{Console, UartKind};
 
-use conmux::{Mux, Source};
+use conmux::{Hold, Mux, Source};
 
 use super::capsule::Capsule;
 use super::settings::CONSOLE_COLOUR as COLOUR;
@@ -190,13 +189,11 @@ impl Write for HvWriter<'_> {
 /// and partial lines are held back (below).
 static CAPSULES: AtomicUsize = AtomicUsize::new(0);
 
-/// Each capsule's unfinished line while several share the console: held
-/// until its newline, until the capsule polls for input (a prompt waits
-/// for it), until the hypervisor's tick, or until it is long. A capsule
-/// that writes a byte at a time then still gets whole lines, instead of
-/// every other capsule's line breaking its own into pieces.
-static HELD: spin::Mutex<Vec<(u32, Vec<u8>)>> = spin::Mutex::new(Vec::new());
-const HOLD_MAX: usize = 256;
+/// Each capsule's unfinished line while several share the console
+/// (the rules are `conmux::hold`'s). Released when the capsule polls for
+/// input, when all its vcores wait for an interrupt (`sched`), when it
+/// ends, and by the tick once quiet.
+static HELD: spin::Mutex<Hold> = spin::Mutex::new(Hold::new());
 
 /// A capsule now exists: its output is tagged once there are two, and
 /// with the second the hypervisor says where input goes and how to move it.
@@ -214,7 +211,7 @@ pub fn capsule_added(c: &Capsule) {
 /// A capsule has ended: its held line goes out, its queued input and
 /// recent output go.
 pub fn capsule_removed(c: &Capsule) {
-    flush(Some(c.id));
+    flush(c.id);
     let notice = MUX.lock().remove(c.id);
     CAPSULES.fetch_sub(1, Ordering::SeqCst);
     if let Some(n) = notice {
@@ -235,43 +232,28 @@ pub fn capsule_write(c: &Capsule, bytes: &[u8]) {
         emit(&mut MUX.lock(), c.id, bytes);
         return;
     }
-    let at = match held.iter().position(|(id, _)| *id == c.id) {
-        Some(at) => at,
-        None => {
-            held.push((c.id, Vec::new()));
-            held.len() - 1
-        }
-    };
-    let buf = &mut held[at].1;
-    buf.extend_from_slice(bytes);
-    let cut = if buf.len() >= HOLD_MAX { buf.len() } else { buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) };
-    if cut > 0 {
-        let line: Vec<u8> = buf.drain(..cut).collect();
-        if buf.is_empty() {
-            held.swap_remove(at);
-        }
-        // Under HELD still, so a capsule's bytes keep their order.
-        emit(&mut MUX.lock(), c.id, &line);
-    }
+    // Under HELD still, so a capsule's bytes keep their order.
+    held.write(c.id, bytes, |line| emit(&mut MUX.lock(), c.id, line));
 }
 
-/// Sends the held partial line of capsule `id` (of all, with `None`).
-pub fn flush(id: Option<u32>) {
+/// Sends the held partial line of capsule `id`.
+pub fn flush(id: u32) {
+    HELD.lock().release(id, |line| emit(&mut MUX.lock(), id, line));
+}
+
+/// The hypervisor's tick: sends the held partial lines that did not grow
+/// since the last tick (a prompt, or a line the capsule stopped writing),
+/// so they show within two seconds even from a capsule that never polls.
+pub fn flush_quiet() {
     let mut held = HELD.lock();
     let mut mux = MUX.lock();
-    held.retain(|(c, bytes)| {
-        if id.is_some_and(|i| i != *c) {
-            return true;
-        }
-        emit(&mut mux, *c, bytes);
-        false
-    });
+    held.tick(|id, line| emit(&mut mux, id, line));
 }
 
 /// Input for capsule `c`: what was typed while it had the focus. A
 /// capsule that asks for input may have a prompt held: it goes out.
 pub fn capsule_read(c: &Capsule, buf: &mut [u8]) -> usize {
-    flush(Some(c.id));
+    flush(c.id);
     capsule_input(c, buf)
 }
 
@@ -299,7 +281,7 @@ pub fn give_focus(id: u32, back_to: u32) -> bool {
 
 /// Capsule `id`'s recent output, as far as the console keeps it.
 pub fn recent(id: u32) -> alloc::vec::Vec<u8> {
-    flush(Some(id));
+    flush(id);
     MUX.lock().recent(id)
 }
 

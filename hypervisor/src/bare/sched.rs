@@ -294,6 +294,11 @@ fn block(v: VcoreRef) {
     v.wake_on.store(sie & super::sstate::S_PENDING, Ordering::SeqCst);
     v.run.store(BLOCKED, Ordering::SeqCst);
     timer::sleeping(v.deadline.get());
+    // A capsule that waits has finished writing for now: its partial line
+    // (a prompt, the echo of a key) goes out.
+    if v.capsule.is_idle() {
+        super::console::flush(v.capsule.id);
+    }
     // A pending bit set before the store above was not seen by its poster
     // as BLOCKED: look again.
     if v.should_wake(clint::mtime()) {

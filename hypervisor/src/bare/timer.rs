@@ -113,7 +113,7 @@ pub fn on_tick(hart: usize) -> bool {
         let next = now.saturating_add(hz());
         if claim(&TICK, tick, next) {
             super::console::pump();
-            super::console::flush(None);
+            super::console::flush_quiet();
             capsule::watchdog(now, hz());
         }
     }

@@ -4,9 +4,9 @@
 //! sharing one console (tagged lines, a focus key).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 
 use super::linux::{PROMPT, memory_mib};
 use super::{Case, case, expect_all, fixture};
@@ -89,22 +89,6 @@ pub(super) fn hypervisor(t: Target, boot: &Path, manifest: &Path, name: &str, en
     Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(boot) }.run_with_env(&all)
 }
 
-/// Waits until every needle has appeared anywhere in the output.
-pub(super) fn wait_all(vm: &Running, needles: &[&str], timeout: Duration) -> Result<String> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let out = vm.transcript();
-        let missing: Vec<&&str> = needles.iter().filter(|n| !out.contains(**n)).collect();
-        if missing.is_empty() {
-            return Ok(out);
-        }
-        if Instant::now() > deadline {
-            bail!("{missing:?} did not appear within {timeout:?}\n--- output ---\n{out}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// A test-guest boot capsule that idles long enough (its own timer
 /// interrupts, as a capsule beside the others) for them to finish.
 fn machine(t: Target, exe: &Path, smp: u32) -> Machine {
@@ -132,26 +116,43 @@ fn eight(t: Target) -> Result<()> {
         .map(|(n, i)| Guest { name: n, image: i, scenario: "ticks:100", extra: "" })
         .collect();
     let exe = hypervisor(t, &fixture::guest(t)?, &manifest(t, "eight.toml", &entries)?, "eight", &[])?;
-    let vm = machine(t, &exe, 2).spawn()?;
+    let mut vm = machine(t, &exe, 2).spawn()?;
     let needles: Vec<String> = names.iter().map(|n| format!("({n}) shut down")).collect();
     let mut all: Vec<&str> = needles.iter().map(String::as_str).collect();
     let passes: Vec<String> = names.iter().map(|n| format!("[{n}] testguest: PASS ticks 100")).collect();
     all.extend(passes.iter().map(String::as_str));
-    wait_all(&vm, &all, RUN_TIMEOUT)?;
+    vm.wait_all(&all, RUN_TIMEOUT)?;
     let out = finish(vm)?;
     // Progress lines come from each capsule while the others run.
     for n in &names {
         ensure!(out.contains(&format!("[{n}] testguest: ticks 50")), "{n} printed no progress\n{out}");
     }
+    // They write a byte at a time, nine at once: each line still comes
+    // out whole (held until it ends, not broken by the others').
+    for line in out.lines().filter(|l| l.starts_with("[tick") || l.starts_with("[boot]")) {
+        let text = line.split_once("] ").map_or("", |(_, t)| t);
+        ensure!(ticks_line(text), "a capsule's line came out in pieces: {line:?}\n{out}");
+    }
     Ok(())
+}
+
+/// A whole line of the `ticks` scenario (after its tag).
+fn ticks_line(text: &str) -> bool {
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let Some(rest) = text.strip_prefix("testguest: ") else { return false };
+    rest == "all passed"
+        || rest.strip_prefix("ticks ").is_some_and(number)
+        || rest.strip_prefix("PASS ticks ").is_some_and(number)
+        || rest.strip_prefix("ticks took ").and_then(|r| r.strip_suffix(" ms")).is_some_and(number)
+        || rest.strip_prefix("hart ").and_then(|r| r.split_once(", scenario ticks:")).is_some_and(|(h, n)| number(h) && number(n))
 }
 
 fn virtio_second(t: Target) -> Result<()> {
     let images = guests(t, 1)?;
     let entries = [Guest { name: "second", image: &images[0], scenario: "virtio-second", extra: "" }];
     let exe = hypervisor(t, &fixture::guest(t)?, &manifest(t, "virtio.toml", &entries)?, "virtio", &[])?;
-    let vm = machine(t, &exe, 2).spawn()?;
-    wait_all(&vm, &["[second] testguest: PASS virtio: the boot capsule alone has the control port",
+    let mut vm = machine(t, &exe, 2).spawn()?;
+    vm.wait_all(&["[second] testguest: PASS virtio: the boot capsule alone has the control port",
                     "[second] testguest: PASS virtio: no queue for a control port here",
                     "[second] testguest: PASS virtio: every hostile queue stops the device, and a reset brings it back",
                     "[second] testguest: still running after the virtio tests", "(second) shut down"], RUN_TIMEOUT)?;
@@ -183,8 +184,8 @@ fn fair(t: Target) -> Result<()> {
         Guest { name: "spinB", image: &images[1], scenario: "spin:3000", extra: "" },
     ];
     let exe = hypervisor(t, &fixture::guest(t)?, &manifest(t, "fair.toml", &entries)?, "fair", &[])?;
-    let vm = machine(t, &exe, 1).spawn()?;
-    wait_all(&vm, &["[spinA] testguest: PASS spin", "[spinB] testguest: PASS spin"], RUN_TIMEOUT)?;
+    let mut vm = machine(t, &exe, 1).spawn()?;
+    vm.wait_all(&["[spinA] testguest: PASS spin", "[spinB] testguest: PASS spin"], RUN_TIMEOUT)?;
     let out = finish(vm)?;
     // Compare what each did while both ran: from the later first sample
     // to the earlier last one (at least a second).
@@ -209,8 +210,8 @@ fn keep(t: Target) -> Result<()> {
         Guest { name: "keepB", image: &images[1], scenario: "keep:1500:2", extra: "" },
     ];
     let exe = hypervisor(t, &fixture::guest(t)?, &manifest(t, "keep.toml", &entries)?, "keep", &[])?;
-    let vm = machine(t, &exe, 1).spawn()?;
-    wait_all(&vm, &["(keepA) shut down", "(keepB) shut down"], RUN_TIMEOUT)?;
+    let mut vm = machine(t, &exe, 1).spawn()?;
+    vm.wait_all(&["(keepA) shut down", "(keepB) shut down"], RUN_TIMEOUT)?;
     let out = finish(vm)?;
     // QEMU's harts have the H extension: its CSRs are switched too.
     expect_all(&out, &["[keepA] testguest: PASS keep: vsscratch (H extension) kept", "[keepB] testguest: PASS keep: vsscratch (H extension) kept"])?;
@@ -246,8 +247,8 @@ fn attack(t: Target) -> Result<()> {
         Guest { name: "attacker", image: &images[1], scenario: "attack:0x80000000-0xc0000000", extra: "" },
     ];
     let exe = hypervisor(t, &fixture::guest(t)?, &manifest(t, "attack.toml", &entries)?, "attack", &[])?;
-    let vm = machine(t, &exe, 2).spawn()?;
-    wait_all(&vm, &["[attacker] testguest: PASS attack\n", "[victim] testguest: PASS ticks 300", "[diosix] capsule 3 (attacker) shut down"], RUN_TIMEOUT)?;
+    let mut vm = machine(t, &exe, 2).spawn()?;
+    vm.wait_all(&["[attacker] testguest: PASS attack\n", "[victim] testguest: PASS ticks 300", "[diosix] capsule 3 (attacker) shut down"], RUN_TIMEOUT)?;
     let out = finish(vm)?;
     expect_all(&out, &["[attacker] testguest: PASS attack store", "[attacker] testguest: PASS attack load", "[attacker] testguest: PASS attack fetch"])?;
     // Every 16 MiB from 0x80000000 was attacked: both the boot capsule's
@@ -275,8 +276,8 @@ fn crash(t: Target) -> Result<()> {
     let path = manifest(t, "crash.toml", &[])?;
     std::fs::write(&path, text.replacen("ram_mib = 16\nautostart = true\nbootargs = \"diosix.test=hello\"", "ram_mib = 4096\nautostart = true\nbootargs = \"diosix.test=hello\"", 1))?;
     let exe = hypervisor(t, &fixture::guest(t)?, &path, "crash", &[])?;
-    let vm = machine(t, &exe, 2).spawn()?;
-    wait_all(&vm, &["[diosix] crasher reached its restart limit (2); it stays stopped", "[neighbour] testguest: PASS ticks 500"], RUN_TIMEOUT)?;
+    let mut vm = machine(t, &exe, 2).spawn()?;
+    vm.wait_all(&["[diosix] crasher reached its restart limit (2); it stays stopped", "[neighbour] testguest: PASS ticks 500"], RUN_TIMEOUT)?;
     let out = finish(vm)?;
     expect_all(&out, &["[diosix] cannot start capsule huge: not enough free RAM: 4 GiB asked for, the largest free block is ", "[diosix] restarting crasher (restart 1 of 2)", "[diosix] restarting crasher (restart 2 of 2)"])?;
     // Three lives, each finding its RAM zeroed although the one before
@@ -321,8 +322,8 @@ fn linux_three(t: Target) -> Result<()> {
     m.memory_mib = 1024;
     let mut vm = m.spawn()?;
     let prompts = ["[boot] diosix boot capsule", "[one] diosix boot capsule", "[two] diosix boot capsule"];
-    wait_all(&vm, &prompts, BOOT_TIMEOUT)?;
-    wait_all(&vm, &["[boot] type 'help'", "[one] type 'help'", "[two] type 'help'"], BOOT_TIMEOUT)?;
+    vm.wait_all(&prompts, BOOT_TIMEOUT)?;
+    vm.wait_all(&["[boot] type 'help'", "[one] type 'help'", "[two] type 'help'"], BOOT_TIMEOUT)?;
     // Input goes to the boot capsule first, then to each in turn.
     let mut seen = Vec::new();
     for (tag, id) in [("boot", 1), ("one", 2), ("two", 3), ("boot", 1)] {
@@ -379,4 +380,21 @@ fn linux_overcommitted(t: Target) -> Result<()> {
     let run = vm.finish(REPLY_TIMEOUT);
     ensure!(!run.timed_out && run.exit_code == Some(0), "poweroff did not end QEMU with 0 ({:?})\n{}", run.exit_code, run.output);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ticks_line;
+
+    #[test]
+    fn ticks_lines_whole_and_in_pieces() {
+        for whole in ["testguest: ticks 40", "testguest: PASS ticks 100", "testguest: all passed",
+                      "testguest: ticks took 1033 ms", "testguest: hart 0, scenario ticks:100"] {
+            assert!(ticks_line(whole), "{whole:?}");
+        }
+        // Pieces seen when lines were broken by other capsules'.
+        for piece in ["t", "testguest", "estguest: ticks 50", ": ticks 40", "testguest: PASS ti", "testguest: ticks took 10"] {
+            assert!(!ticks_line(piece), "{piece:?}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Result, ensure};
 
-use super::capsules::{hypervisor, wait_all};
+use super::capsules::hypervisor;
 use super::{Case, case};
 use crate::paths;
 use crate::qemu::{Machine, Running};
@@ -67,7 +67,7 @@ fn machine_with(t: Target, env: &[(&str, &str)]) -> Result<Machine> {
 /// fill it, so a third start is refused.
 fn autostart(t: Target) -> Result<()> {
     let mut vm = machine_with(t, &[("DIOSIX_MAX_CAPSULES", "3")])?.spawn()?;
-    wait_all(&vm, &["autostart: start web name=auto1 ram=64M", "started capsule 2 (auto1)", "started capsule 3 (auto2)",
+    vm.wait_all(&["autostart: start web name=auto1 ram=64M", "started capsule 2 (auto1)", "started capsule 3 (auto2)",
                     "[auto1] type 'help'", "[auto2] type 'help'", PROMPT], BOOT_TIMEOUT)?;
     vm.expect(PROMPT, REPLY_TIMEOUT)?;
     let table = command(&mut vm, "capsules", "auto2")?;
@@ -99,16 +99,16 @@ fn free_mib(vm: &mut Running) -> Result<String> {
 
 fn manage(t: Target) -> Result<()> {
     let mut vm = machine(t)?.spawn()?;
-    wait_all(&vm, &["[auto1] type 'help'", "[auto2] type 'help'", PROMPT], BOOT_TIMEOUT)?;
+    vm.wait_all(&["[auto1] type 'help'", "[auto2] type 'help'", PROMPT], BOOT_TIMEOUT)?;
     vm.expect(PROMPT, REPLY_TIMEOUT)?;
     command(&mut vm, "images", "bundled")?;
     let before = free_mib(&mut vm)?;
 
     command(&mut vm, "start web name=web2 ram=96M", "started capsule 4 (web2)")?;
-    wait_all(&vm, &["[web2] type 'help'"], BOOT_TIMEOUT)?;
+    vm.wait_all(&["[web2] type 'help'"], BOOT_TIMEOUT)?;
     command(&mut vm, "capsules", "web2")?;
     command(&mut vm, "console 4", "capsule 4 has the console; Ctrl-] brings it back here")?;
-    wait_all(&vm, &["[diosix] console input goes to web2 (capsule 4)"], REPLY_TIMEOUT)?;
+    vm.wait_all(&["[diosix] console input goes to web2 (capsule 4)"], REPLY_TIMEOUT)?;
     vm.send("info\r")?;
     vm.expect("[web2] cpus:", REPLY_TIMEOUT)?;
     vm.expect("[web2] diosix> ", REPLY_TIMEOUT)?;
@@ -120,7 +120,7 @@ fn manage(t: Target) -> Result<()> {
     // lines now: move past them to the boot capsule's real prompt.
     command(&mut vm, "echo synced", "[boot] synced")?;
     command(&mut vm, "stop 4", "stopped capsule 4")?;
-    wait_all(&vm, &["(web2) is gone after"], REPLY_TIMEOUT)?;
+    vm.wait_all(&["(web2) is gone after"], REPLY_TIMEOUT)?;
     let listed = command(&mut vm, "capsules", "auto2")?;
     ensure!(!listed.contains("web2"), "web2 is still listed after it stopped\n{listed}");
     let after = free_mib(&mut vm)?;
@@ -137,11 +137,11 @@ fn manage(t: Target) -> Result<()> {
     command(&mut vm, "upload /images/linux name=up", "uploaded up")?;
     command(&mut vm, "images", "uploaded")?;
     command(&mut vm, "start up ram=64M", "started capsule 5 (up)")?;
-    wait_all(&vm, &["[up] type 'help'"], BOOT_TIMEOUT)?;
+    vm.wait_all(&["[up] type 'help'"], BOOT_TIMEOUT)?;
     command(&mut vm, "restart 5", "The hypervisor refused: capsule 5 was started from an uploaded image")?;
     // A bundled one restarts: it goes and comes back under a new id.
     command(&mut vm, "restart 2", "restarted capsule 2")?;
-    wait_all(&vm, &["(auto1) is gone after", "[diosix] capsule 6 (auto1) started"], REPLY_TIMEOUT)?;
+    vm.wait_all(&["(auto1) is gone after", "[diosix] capsule 6 (auto1) started"], REPLY_TIMEOUT)?;
     poweroff(vm)
 }
 

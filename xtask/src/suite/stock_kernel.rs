@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 
-use super::capsules::{hypervisor, wait_all};
+use super::capsules::hypervisor;
 use super::linux::PROMPT;
 use super::{Case, case};
 use crate::paths;
@@ -71,7 +71,7 @@ fn as_second_capsule(t: Target) -> Result<()> {
     m.smp = 2;
     m.memory_mib = 1024;
     let mut vm = m.spawn()?;
-    wait_all(&vm, &[UART_FOUND, "[stock] type 'help'", "[boot] type 'help'"], BOOT_TIMEOUT)?;
+    vm.wait_all(&[UART_FOUND, "[stock] type 'help'", "[boot] type 'help'"], BOOT_TIMEOUT)?;
     std::thread::sleep(Duration::from_secs(12));
     vm.send(FOCUS)?;
     vm.expect("[diosix] console input goes to stock (capsule 2)", REPLY_TIMEOUT)?;
