@@ -9,51 +9,21 @@
 #[cfg(target_os = "none")]
 extern crate alloc;
 
+// The layers, from the hart up (docs/capsules.md has the tour).
 #[cfg(target_os = "none")]
-mod bare {
-    pub mod boot;
-    pub mod capsule;
-    pub mod clint;
-    pub mod console;
-    pub mod control;
-    pub mod cpu;
-    pub mod csr;
-    pub mod emulate;
-    pub mod entry;
-    pub mod exits;
-    pub mod fpu;
-    pub mod guest;
-    pub mod gpio_sifive;
-    pub mod harts;
-    pub mod heap;
-    pub mod hstate;
-    pub mod htif;
-    pub mod layout;
-    pub mod machine;
-    pub mod mailbox;
-    pub mod mmio;
-    pub mod panic;
-    pub mod phys;
-    pub mod pmp;
-    pub mod power;
-    pub mod reflect;
-    pub mod report;
-    pub mod sbi_host;
-    pub mod sbi_state;
-    pub mod sched;
-    pub mod settings;
-    pub mod sstate;
-    pub mod sta;
-    pub mod storage;
-    pub mod supervisor;
-    pub mod timer;
-    pub mod trap;
-    pub mod uart_ns16550;
-    pub mod uart_sifive;
-    pub mod uploads;
-    pub mod vcore;
-    pub mod vdevs;
-}
+mod arch;
+#[cfg(target_os = "none")]
+mod platform;
+#[cfg(target_os = "none")]
+mod isolation;
+#[cfg(target_os = "none")]
+mod run;
+#[cfg(target_os = "none")]
+mod devices;
+#[cfg(target_os = "none")]
+mod manage;
+#[cfg(target_os = "none")]
+mod boot;
 
 #[cfg(not(target_os = "none"))]
 fn main() {

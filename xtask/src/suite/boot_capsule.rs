@@ -17,7 +17,7 @@ use crate::target::Target;
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(240);
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
-/// The boot capsule's RAM (hypervisor/src/bare/capsule.rs's default).
+/// The boot capsule's RAM (hypervisor/src/run/capsule.rs's default).
 const CAPSULE_MIB: u64 = 256;
 
 pub fn cases(t: Target) -> Vec<Case> {
@@ -57,7 +57,7 @@ fn image_in_capsule(t: Target) -> Result<()> {
     Ok(())
 }
 
-/// The hypervisor's watchdog (hypervisor/src/bare/timer.rs) waits this long.
+/// The hypervisor's watchdog (hypervisor/src/run/timer.rs) waits this long.
 const WATCHDOG: Duration = Duration::from_secs(10);
 
 fn linux_panics(t: Target) -> Result<()> {

@@ -146,7 +146,7 @@ fn panic_path(t: Target) -> Result<()> {
     expect_exit(&run, 1)?;
     expect_all(
         &run.output,
-        &["panicked at hypervisor/src/bare/boot.rs:", ": self-test: panic requested on the command line"],
+        &["panicked at hypervisor/src/boot/mod.rs:", ": self-test: panic requested on the command line"],
     )?;
     let line = run.output.lines().find(|l| l.contains("panicked at")).unwrap_or("");
     ensure!(line.starts_with("[diosix] hart "), "panic line does not name the hart: {line}");
