@@ -110,6 +110,9 @@ pub struct Machine {
     pub dtb: Option<PathBuf>,
     /// The board. `aclint` and `numa_nodes` are `virt`'s only.
     pub board: Board,
+    /// More properties for `virt`'s harts, after the target's own in
+    /// `-cpu` (`v=true,vlen=256`, say).
+    pub cpu_extras: Option<String>,
 }
 
 impl Machine {
@@ -126,6 +129,7 @@ impl Machine {
             gdb_port: None,
             dtb: None,
             board: Board::Virt,
+            cpu_extras: None,
         }
     }
 
@@ -134,7 +138,8 @@ impl Machine {
         match self.board {
             Board::Virt => {
                 cmd.args(["-machine", if self.aclint { "virt,aclint=on" } else { "virt" }, "-nographic"]);
-                cmd.args(["-cpu", &self.target.qemu_cpu()]);
+                let cpu = self.target.qemu_cpu();
+                cmd.args(["-cpu", &self.cpu_extras.as_ref().map_or(cpu.clone(), |x| format!("{cpu},{x}"))]);
             }
             // The board's own harts: no -cpu. Its tree's only power device
             // is a `gpio-restart` pin, which QEMU answers by resetting the

@@ -15,11 +15,14 @@ macro_rules! h_state {
         #[derive(Clone, Copy, Default)]
         pub struct HState {
             $(pub $name: usize,)*
-            pub htimedelta: usize,
+            /// Where the hart has it (`save_timedelta`), both halves.
+            pub htimedelta: u64,
+            /// Where the hart has envcfg CSRs (`save_envcfg`), both halves.
+            pub henvcfg: u64,
         }
 
         impl HState {
-            pub const ZERO: HState = HState { $($name: 0,)* htimedelta: 0 };
+            pub const ZERO: HState = HState { $($name: 0,)* htimedelta: 0, henvcfg: 0 };
 
             /// Saves them from this hart (which has H).
             pub fn save(&mut self) {
@@ -63,20 +66,63 @@ h_state!(
     hgatp = 0x680,
 );
 
-/// `htimedelta` (VS-mode's offset from `time`), which exists only where
-/// the hart has a time source (QEMU's `spike` has none and traps it):
-/// switched where `machine::has_htimedelta` found it.
-pub fn save_timedelta() -> usize {
-    let v: usize;
+/// `htimedelta` (VS-mode's offset from `time`, 0x605; on rv32 its high
+/// half is 0x615), which exists only where the hart has a time source
+/// (QEMU's `spike` has none and traps it): switched where
+/// `machine::has_htimedelta` found it.
+pub fn save_timedelta() -> u64 {
     // SAFETY: read only where the probe found the CSR.
-    unsafe { asm!("csrr {0}, 0x605", out(reg) v) };
-    v
+    unsafe { read64::<0x605, 0x615>() }
 }
 
-pub fn load_timedelta(v: usize) {
+pub fn load_timedelta(v: u64) {
     // SAFETY: written only where the probe found the CSR; the value is
     // the vcore's own.
-    unsafe { asm!("csrw 0x605, {0}", in(reg) v) };
+    unsafe { write64::<0x605, 0x615>(v) }
+}
+
+/// `henvcfg` (0x60a; high half 0x61a on rv32): the environment VS-mode
+/// gets, which a capsule's kernel may set as it may any H CSR. It exists
+/// on harts with H and the envcfg CSRs (`machine::has_envcfg`).
+pub fn save_envcfg() -> u64 {
+    // SAFETY: read only on harts with H and envcfg.
+    unsafe { read64::<0x60a, 0x61a>() }
+}
+
+pub fn load_envcfg(v: u64) {
+    // SAFETY: written only on harts with H and envcfg; the bits the hart
+    // lets S-mode set are the vcore's own (menvcfg, which M-mode keeps,
+    // bounds what they can do).
+    unsafe { write64::<0x60a, 0x61a>(v) }
+}
+
+/// Reads a 64-bit CSR: `LO` on rv64; `LO` and its high half `HI` on rv32.
+///
+/// # Safety
+/// The hart must have the CSRs.
+unsafe fn read64<const LO: u16, const HI: u16>() -> u64 {
+    let lo: usize;
+    // SAFETY: per the contract; a CSR read has no side effect here.
+    unsafe { asm!("csrr {0}, {csr}", out(reg) lo, csr = const LO) };
+    let mut hi: usize = 0;
+    if cfg!(target_arch = "riscv32") {
+        // SAFETY: as above (rv32: the high half exists with the CSR).
+        unsafe { asm!("csrr {0}, {csr}", out(reg) hi, csr = const HI) };
+    }
+    ((hi as u64) << 32) | lo as u64
+}
+
+/// Writes a 64-bit CSR, as [`read64`] reads it.
+///
+/// # Safety
+/// The hart must have the CSRs; the value must be the vcore's own.
+unsafe fn write64<const LO: u16, const HI: u16>(v: u64) {
+    // SAFETY: per the contract.
+    unsafe { asm!("csrw {csr}, {0}", in(reg) v as usize, csr = const LO) };
+    if cfg!(target_arch = "riscv32") {
+        // SAFETY: as above.
+        unsafe { asm!("csrw {csr}, {0}", in(reg) (v >> 32) as usize, csr = const HI) };
+    }
 }
 
 /// Drops this hart's guest-stage and VS-stage translations

@@ -15,3 +15,4 @@ pub mod machine;
 pub mod phys;
 pub mod sstate;
 pub mod trap;
+pub mod vector;

@@ -7,12 +7,12 @@ use crate::arch::csr;
 use crate::arch::fpu::{self, FpRegs};
 use crate::arch::hstate::{self, HState};
 use crate::arch::machine;
+use crate::arch::vector::{self, VecRegs};
 
 /// The S-level interrupt-pending bits a vcore owns.
 pub const S_PENDING: usize = csr::SSIP | csr::STIP | csr::SEIP;
 
-/// A vcore's supervisor CSRs and FP registers.
-#[derive(Clone, Copy)]
+/// A vcore's supervisor CSRs, FP and vector registers.
 pub struct SState {
     pub sstatus: usize,
     pub sie: usize,
@@ -30,14 +30,29 @@ pub struct SState {
     /// The privilege the vcore returns to: mstatus.MPP (S or U).
     pub mpp: usize,
     pub fp: FpRegs,
+    /// Its vector registers, on harts with them.
+    pub vec: VecRegs,
     /// Its H-extension CSRs, on harts with H.
     pub h: HState,
 }
 
 impl SState {
+    /// A new vcore's: as [`SState::reset`] leaves it, with room for its
+    /// vector registers where the harts have them.
+    pub fn new() -> SState {
+        SState { vec: VecRegs::sized(), ..SState::zero() }
+    }
+
     /// A vcore at its start: everything zero, returning to S-mode, with
-    /// user-mode counter access as firmware leaves it for Linux.
-    pub const fn reset() -> SState {
+    /// user-mode counter access as firmware leaves it for Linux. The
+    /// vector registers' buffer is kept (zeroed).
+    pub fn reset(&mut self) {
+        let mut vec = core::mem::replace(&mut self.vec, VecRegs::new());
+        vec.clear();
+        *self = SState { vec, ..SState::zero() };
+    }
+
+    const fn zero() -> SState {
         SState {
             sstatus: 0,
             sie: 0,
@@ -52,12 +67,13 @@ impl SState {
             senvcfg: 0,
             mpp: csr::MPP_S,
             fp: FpRegs::ZERO,
+            vec: VecRegs::new(),
             h: HState::ZERO,
         }
     }
 
     /// Saves the running vcore's state from this hart. `fp` says whether
-    /// to copy the FP registers too.
+    /// to copy the FP and vector registers too.
     pub fn save(&mut self, hart: usize, fp: bool) {
         self.sstatus = csr::sstatus::read();
         self.sie = csr::sie::read();
@@ -78,21 +94,27 @@ impl SState {
             if machine::has_htimedelta(hart) {
                 self.h.htimedelta = hstate::save_timedelta();
             }
+            if machine::has_envcfg(hart) {
+                self.h.henvcfg = hstate::save_envcfg();
+            }
         }
         if fp {
             fpu::save(machine::fpu(hart), &mut self.fp);
-            // fpu::save turned FS on for M-mode; the capsule's own value
-            // goes back.
+            vector::save(hart, &mut self.vec);
+            // The copies turned FS and VS on for M-mode; the capsule's own
+            // values go back.
             csr::sstatus::write(self.sstatus);
         }
     }
 
-    /// Loads this state into the hart's CSRs (and FP registers if `fp`).
+    /// Loads this state into the hart's CSRs (and FP and vector registers
+    /// if `fp`).
     /// STIP is left to the caller on harts with Sstc, where it follows
     /// `stimecmp` and cannot be written.
-    pub fn load(&self, hart: usize, fp: bool) {
+    pub fn load(&mut self, hart: usize, fp: bool) {
         if fp {
             fpu::load(machine::fpu(hart), &self.fp);
+            vector::load(hart, &mut self.vec);
         }
         csr::sstatus::write(self.sstatus);
         csr::sie::write(self.sie);
@@ -116,6 +138,9 @@ impl SState {
             self.h.load();
             if machine::has_htimedelta(hart) {
                 hstate::load_timedelta(self.h.htimedelta);
+            }
+            if machine::has_envcfg(hart) {
+                hstate::load_envcfg(self.h.henvcfg);
             }
             hstate::flush();
         }

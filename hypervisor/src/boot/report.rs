@@ -10,7 +10,7 @@ use memrange::Size;
 use payload::{Format, Kernel, Xlen};
 
 use crate::run::console::println;
-use crate::{arch::{layout, machine}, boot::{harts, settings, storage, supervisor}};
+use crate::{arch::{layout, machine, vector}, boot::{harts, settings, storage, supervisor}};
 
 #[cfg(target_arch = "riscv64")]
 pub const XLEN: Xlen = Xlen::Rv64;
@@ -86,6 +86,15 @@ pub fn print(p: &Platform, all_harts_in: bool) {
         (false, _) => println!("sstc: not offered (built with DIOSIX_SSTC=0)"),
         (true, 0) => println!("sstc: not on these harts"),
         (true, _) => println!("sstc: on harts {}", id_list(sstc.into_iter())),
+    }
+    // Only where there are any: not offered to capsules, but switched.
+    let vector: Vec<u64> = online.iter().copied().filter(|&id| vector::present(id as usize)).collect();
+    if !vector.is_empty() {
+        println!(
+            "vector registers: on harts {}, {} bits, kept per vcore (V is not offered to capsules)",
+            id_list(vector.into_iter()),
+            8 * vector::max_vlenb()
+        );
     }
     // One device: the line as it always was. More (one per NUMA node or
     // socket): a line each, with the harts it serves.

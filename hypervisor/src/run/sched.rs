@@ -9,11 +9,12 @@
 //! software interrupt), a deadline passes, or another hart asks it for a
 //! fence.
 //!
-//! A switch saves the outgoing vcore's S-mode state (and FP registers)
-//! and loads the incoming one's. The hart's TLB and instruction cache are
-//! flushed unless the incoming vcore is the one whose entries they hold,
-//! and the PMP window is reprogrammed when the capsule changes: nothing
-//! of one capsule stays reachable, or readable, to another.
+//! A switch saves the outgoing vcore's S-mode state (and FP and vector
+//! registers) and loads the incoming one's. The hart's TLB and
+//! instruction cache are flushed unless the incoming vcore is the one
+//! whose entries they hold, and the PMP window is reprogrammed when the
+//! capsule changes: nothing of one capsule stays reachable, or readable,
+//! to another.
 
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
@@ -47,8 +48,9 @@ pub fn init() {
 /// Harts asleep with nothing to run, a bit each.
 static IDLE: AtomicUsize = AtomicUsize::new(0);
 
-/// Per hart, the serial of the vcore whose TLB entries and FP values the
-/// hart may hold, and the capsule its PMP window is set for (0: none).
+/// Per hart, the serial of the vcore whose TLB entries and FP and vector
+/// values the hart may hold, and the capsule its PMP window is set for
+/// (0: none).
 static TLB_OWNER: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
 static FP_OWNER: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
 static PMP_OWNER: [AtomicUsize; MAX_HARTS] = [const { AtomicUsize::new(0) }; MAX_HARTS];
@@ -406,7 +408,7 @@ fn switch_in(hart: usize, v: VcoreRef) -> *mut Context {
         // A start (or a non-retentive resume) is the vcore's hart reset:
         // registers, S-mode state, SBI state and the TLB start afresh.
         flush();
-        *s = crate::arch::sstate::SState::reset();
+        s.reset();
         ctx.regs = [0; 32];
         ctx.regs[Context::A0] = v.id;
         ctx.regs[Context::A1] = opaque;

@@ -157,7 +157,7 @@ impl Vcore {
             id,
             serial: SERIALS.fetch_add(1, Ordering::Relaxed),
             ctx: UnsafeCell::new(Context { regs: [0; 32], pc: 0, hv_sp: 0 }),
-            sstate: UnsafeCell::new(SState::reset()),
+            sstate: UnsafeCell::new(SState::new()),
             hsm: AtomicUsize::new(STOPPED),
             run: AtomicUsize::new(OFF),
             on_hart: AtomicUsize::new(usize::MAX),

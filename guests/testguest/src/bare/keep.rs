@@ -5,13 +5,16 @@
 //! (being preempted all along), checks they still hold them.
 //!
 //! FP is checked where the capsule's ISA lists D (whatever this build's
-//! own target): a hypervisor switching FP state must do so there; and
-//! `vsscratch` where the hart has the H extension, whose state is the
-//! capsule's too.
+//! own target): a hypervisor switching FP state must do so there;
+//! `vsscratch` and `henvcfg` where the hart has the H extension, whose
+//! state is the capsule's too; and the vector registers (v0..v31, vl, vtype, vxrm)
+//! where the hart has them, which a capsule can turn on although its ISA
+//! leaves V out (`vregs.rs`): they must start at zero and stay its own.
 
 use core::arch::{asm, global_asm};
 
 use super::sbi;
+use super::vregs::{self, MAX_VLENB, Regs};
 use super::scenarios::Ram;
 
 /// f0..f31, then fcsr.
@@ -74,6 +77,14 @@ fn vsscratch() -> usize {
     v
 }
 
+/// The H extension's `henvcfg` (0x60a; its low half on rv32).
+fn henvcfg() -> usize {
+    let v: usize;
+    // SAFETY: reads the capsule's own HS-level envcfg (H present).
+    unsafe { asm!("csrr {0}, 0x60a", out(reg) v) };
+    v
+}
+
 fn sscratch() -> usize {
     let v: usize;
     // SAFETY: reads the capsule's own S-mode scratch register.
@@ -102,6 +113,34 @@ pub fn run(hart: usize, ram: &Ram, arg: &str) -> bool {
             say!("testguest: PASS keep: FP registers start at zero");
         }
     }
+    let vector = vregs::enable().filter(|&vlenb| {
+        let fits = vlenb <= MAX_VLENB;
+        if !fits {
+            say!("testguest: FAIL keep: vector registers of {vlenb} bytes are longer than the check handles");
+            ok = false;
+        }
+        fits
+    });
+    let mut vwant: Regs = [0; 32 * MAX_VLENB];
+    let mut vconfig = (0, 0, 0);
+    if let Some(vlenb) = vector {
+        let mut fresh: Regs = [0xa5; 32 * MAX_VLENB];
+        vregs::store(vlenb, &mut fresh);
+        if let Some(i) = fresh[..32 * vlenb].iter().position(|&b| b != 0) {
+            say!("testguest: FAIL keep: vector register v{} byte {} started at {:#x}, not 0", i / vlenb, i % vlenb, fresh[i]);
+            ok = false;
+        } else {
+            say!("testguest: PASS keep: vector registers start at zero");
+        }
+        for (i, b) in vwant.iter_mut().enumerate().take(32 * vlenb) {
+            *b = (pattern.rotate_left(i as u32) as u8) ^ (i as u8);
+        }
+        vregs::load(vlenb, &vwant);
+        // A configuration of its own: vl 3 or 4 (e32: every VLEN has
+        // room), and a rounding mode from the seed.
+        vregs::configure(3 + (seed as usize & 1), seed as usize);
+        vconfig = vregs::config();
+    }
     let mut want: Fp = [0; 33];
     for (i, w) in want.iter_mut().enumerate().take(32) {
         *w = pattern.rotate_left(i as u32);
@@ -117,9 +156,16 @@ pub fn run(hart: usize, ram: &Ram, arg: &str) -> bool {
     // Where the hart has H, its CSRs are this capsule's too.
     let h = super::hext::present(hart);
     let vs = !scratch;
+    let mut envcfg = 0;
     if h {
-        // SAFETY: sets the capsule's own VS scratch register.
-        unsafe { asm!("csrw 0x240, {0}", in(reg) vs) };
+        // SAFETY: sets the capsule's own VS scratch register, and
+        // henvcfg.FIOM (bit 0) from the seed: odd and even seeds differ.
+        unsafe {
+            asm!("csrw 0x240, {0}", in(reg) vs);
+            asm!("csrw 0x60a, {0}", in(reg) seed as usize & 1);
+        }
+        // What the hart kept of it (FIOM is WARL).
+        envcfg = henvcfg();
     }
     let start = sbi::time();
     let until = start + ram.timebase * ms / 1000;
@@ -130,9 +176,26 @@ pub fn run(hart: usize, ram: &Ram, arg: &str) -> bool {
             say!("testguest: FAIL keep: vsscratch became {:#x} after {rounds} rounds", vsscratch());
             ok = false;
         }
+        if h && henvcfg() != envcfg {
+            say!("testguest: FAIL keep: henvcfg became {:#x}, was {envcfg:#x}, after {rounds} rounds", henvcfg());
+            ok = false;
+        }
         if sscratch() != scratch {
             say!("testguest: FAIL keep: sscratch became {:#x} after {rounds} rounds", sscratch());
             ok = false;
+        }
+        if let Some(vlenb) = vector {
+            let mut now: Regs = [0; 32 * MAX_VLENB];
+            vregs::store(vlenb, &mut now);
+            if let Some(i) = (0..32 * vlenb).find(|&i| now[i] != vwant[i]) {
+                say!("testguest: FAIL keep: vector register v{} byte {} became {:#x}, was {:#x}, after {rounds} rounds", i / vlenb, i % vlenb, now[i], vwant[i]);
+                ok = false;
+            }
+            let config = vregs::config();
+            if config != vconfig {
+                say!("testguest: FAIL keep: (vl, vtype, vxrm) became {config:x?}, was {vconfig:x?}, after {rounds} rounds");
+                ok = false;
+            }
         }
         if ram.fpu {
             let mut now: Fp = [0; 33];
@@ -145,7 +208,10 @@ pub fn run(hart: usize, ram: &Ram, arg: &str) -> bool {
     }
     if ok {
         if h {
-            say!("testguest: PASS keep: vsscratch (H extension) kept");
+            say!("testguest: PASS keep: vsscratch and henvcfg ({envcfg:#x}) (H extension) kept");
+        }
+        if vector.is_some() {
+            say!("testguest: PASS keep: vector registers and configuration kept");
         }
         say!("testguest: PASS keep: sscratch{} kept for {ms} ms ({rounds} rounds)", if ram.fpu { " and FP registers" } else { "" });
     }

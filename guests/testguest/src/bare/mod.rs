@@ -25,6 +25,7 @@ mod scenarios;
 mod sstc;
 mod trap;
 mod virtio;
+mod vregs;
 
 use core::fmt::Write;
 
