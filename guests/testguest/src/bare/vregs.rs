@@ -22,29 +22,20 @@ global_asm!(
     .section .text
     .option push
     .option arch, +v
+    // The four groups of eight registers, one after the other.
+    .macro V_GROUPS name, op
     .balign 4
-    .globl testguest_v_store
-testguest_v_store:
-    vs8r.v  v0, (a0)
+    .globl \name
+\name:
+    .irp group, 0, 8, 16, 24
+    \op    v\group, (a0)
     add     a0, a0, a1
-    vs8r.v  v8, (a0)
-    add     a0, a0, a1
-    vs8r.v  v16, (a0)
-    add     a0, a0, a1
-    vs8r.v  v24, (a0)
+    .endr
     ret
+    .endm
 
-    .balign 4
-    .globl testguest_v_load
-testguest_v_load:
-    vl8re8.v v0, (a0)
-    add     a0, a0, a1
-    vl8re8.v v8, (a0)
-    add     a0, a0, a1
-    vl8re8.v v16, (a0)
-    add     a0, a0, a1
-    vl8re8.v v24, (a0)
-    ret
+    V_GROUPS testguest_v_store, vs8r.v
+    V_GROUPS testguest_v_load, vl8re8.v
     .option pop
     "#
 );
