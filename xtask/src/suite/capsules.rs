@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 
 use super::linux::{PROMPT, memory_mib};
-use super::{Case, case, expect_all, fixture};
+use super::{Case, FOCUS, case, expect_all, fixture, poweroff};
 use crate::cargo::Build;
 use crate::paths;
 use crate::qemu::{Machine, Running};
@@ -19,8 +19,6 @@ use crate::target::Target;
 const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 const RUN_TIMEOUT: Duration = Duration::from_secs(180);
 const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
-/// The focus key (Ctrl-]).
-const FOCUS: &str = "\x1d";
 
 pub fn cases(t: Target) -> Vec<Case> {
     let a = t.arch();
@@ -365,10 +363,7 @@ fn linux_three(t: Target) -> Result<()> {
         ensure!(cpus == want_cpus, "{tag} sees {cpus} CPUs, expected {want_cpus}\n{transcript}");
         ensure!((want_mib * 3 / 4..=want_mib).contains(&mib), "{tag} sees {mib} MiB of its {want_mib}\n{transcript}");
     }
-    vm.send("poweroff\r")?;
-    let run = vm.finish(REPLY_TIMEOUT);
-    ensure!(!run.timed_out && run.exit_code == Some(0), "poweroff did not end QEMU with 0 ({:?})\n{}", run.exit_code, run.output);
-    Ok(())
+    poweroff(vm, REPLY_TIMEOUT)
 }
 
 fn linux_overcommitted(t: Target) -> Result<()> {
@@ -399,10 +394,7 @@ fn linux_overcommitted(t: Target) -> Result<()> {
         .and_then(|s| s.parse().ok())
         .with_context(|| format!("no cpu line in /proc/stat\n{transcript}"))?;
     ensure!(steal > 0, "/proc/stat shows no steal time with 4 vcores on 1 hart\n{transcript}");
-    vm.send("poweroff\r")?;
-    let run = vm.finish(REPLY_TIMEOUT);
-    ensure!(!run.timed_out && run.exit_code == Some(0), "poweroff did not end QEMU with 0 ({:?})\n{}", run.exit_code, run.output);
-    Ok(())
+    poweroff(vm, REPLY_TIMEOUT)
 }
 
 #[cfg(test)]

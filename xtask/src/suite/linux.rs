@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 
-use super::{Case, case};
+use super::{Case, case, poweroff};
 use crate::qemu::{Firmware, Machine, Running};
 use crate::supervisor;
 use crate::target::Target;
@@ -65,13 +65,7 @@ fn direct_boot(t: Target, smp: u32, mib: u64) -> Result<()> {
         seen <= mib && seen >= mib * 3 / 4,
         "info says memory: {seen} MiB, QEMU has {mib} MiB\n{transcript}"
     );
-    vm.send("poweroff\r")?;
-    let run = vm.finish(REPLY_TIMEOUT);
-    if run.timed_out || run.exit_code != Some(0) {
-        bail!("poweroff did not end QEMU with status 0 (status {:?}, timed out: {})\n--- output ---\n{}",
-            run.exit_code, run.timed_out, run.output);
-    }
-    Ok(())
+    poweroff(vm, REPLY_TIMEOUT)
 }
 
 #[cfg(test)]

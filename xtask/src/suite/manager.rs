@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 
 use super::capsules::hypervisor;
-use super::{Case, case};
+use super::{Case, FOCUS, case, poweroff};
 use crate::paths;
 use crate::qemu::{Machine, Running};
 use crate::supervisor::{self, Extra, Flavour};
@@ -19,7 +19,6 @@ use crate::target::Target;
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
-const FOCUS: &str = "\x1d";
 /// The boot capsule's prompt once other capsules share the console.
 const PROMPT: &str = "[boot] diosix> ";
 const AUTOSTART: &str = "# started by /init before its first prompt\nstart web name=auto1 ram=64M\n\nstart web name=auto2 ram=64M\n";
@@ -75,7 +74,7 @@ fn autostart(t: Target) -> Result<()> {
         ensure!(table.lines().any(|l| l.contains(name) && l.contains("running")), "{name} is not listed as running\n{table}");
     }
     command(&mut vm, "start web name=fourth", "No more capsules can be made: 3 is the most there can be at once.")?;
-    poweroff(vm)
+    poweroff(vm, REPLY_TIMEOUT)
 }
 
 /// Sends `line`, waits for `needle` in its answer and then for the boot
@@ -142,12 +141,6 @@ fn manage(t: Target) -> Result<()> {
     // A bundled one restarts: it goes and comes back under a new id.
     command(&mut vm, "restart 2", "restarted capsule 2")?;
     vm.wait_all(&["(auto1) is gone after", "[diosix] capsule 6 (auto1) started"], REPLY_TIMEOUT)?;
-    poweroff(vm)
+    poweroff(vm, REPLY_TIMEOUT)
 }
 
-fn poweroff(mut vm: Running) -> Result<()> {
-    vm.send("poweroff\r")?;
-    let run = vm.finish(REPLY_TIMEOUT);
-    ensure!(!run.timed_out && run.exit_code == Some(0), "poweroff did not end QEMU with 0 ({:?})\n{}", run.exit_code, run.output);
-    Ok(())
-}

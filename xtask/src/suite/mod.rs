@@ -21,11 +21,11 @@ pub mod stock_kernel;
 pub mod storage;
 pub mod testguest;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::qemu::Board;
+use crate::qemu::{Board, Running};
 use crate::target::Target;
 
 pub struct Case {
@@ -110,6 +110,20 @@ pub fn run(cases: Vec<Case>, filter: Option<&str>) -> Result<()> {
 }
 
 /// Fails with `output` attached unless it contains every one of `needles`.
+/// The focus key (Ctrl-]), as typed.
+pub const FOCUS: &str = "\x1d";
+
+/// Types `poweroff` at a Linux shell in `vm`: QEMU must end, with status
+/// 0, within `timeout`.
+pub fn poweroff(mut vm: Running, timeout: Duration) -> Result<()> {
+    vm.send("poweroff\r")?;
+    let run = vm.finish(timeout);
+    if run.timed_out || run.exit_code != Some(0) {
+        bail!("poweroff did not end QEMU with status 0 (status {:?}, timed out: {})\n--- output ---\n{}", run.exit_code, run.timed_out, run.output);
+    }
+    Ok(())
+}
+
 pub fn expect_all(output: &str, needles: &[&str]) -> Result<()> {
     let missing: Vec<&&str> = needles.iter().filter(|n| !output.contains(**n)).collect();
     if !missing.is_empty() {

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, ensure};
 
 use super::capsules::hypervisor;
 use super::linux::PROMPT;
-use super::{Case, case};
+use super::{Case, FOCUS, case, poweroff};
 use crate::paths;
 use crate::qemu::{Machine, Running};
 use crate::supervisor::{self, Flavour};
@@ -19,7 +19,6 @@ use crate::target::Target;
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
-const FOCUS: &str = "\x1d";
 
 pub fn cases(t: Target) -> Vec<Case> {
     let a = t.arch();
@@ -50,7 +49,7 @@ fn as_boot_capsule(t: Target) -> Result<()> {
     std::thread::sleep(Duration::from_secs(12));
     let cpus = info(&mut vm, "")?;
     ensure!(cpus == 2, "the kernel sees {cpus} CPUs, expected 2\n{}", vm.transcript());
-    poweroff(vm)
+    poweroff(vm, REPLY_TIMEOUT)
 }
 
 fn as_second_capsule(t: Target) -> Result<()> {
@@ -79,7 +78,7 @@ fn as_second_capsule(t: Target) -> Result<()> {
     ensure!(cpus == 1, "the stock capsule sees {cpus} CPUs, expected 1\n{}", vm.transcript());
     vm.send(FOCUS)?;
     vm.expect("[diosix] console input goes to boot (capsule 1)", REPLY_TIMEOUT)?;
-    poweroff(vm)
+    poweroff(vm, REPLY_TIMEOUT)
 }
 
 fn empty_manifest(t: Target) -> Result<std::path::PathBuf> {
@@ -100,9 +99,3 @@ fn info(vm: &mut Running, tag: &str) -> Result<u32> {
     cpus.trim().parse().with_context(|| format!("cpus: {cpus}"))
 }
 
-fn poweroff(mut vm: Running) -> Result<()> {
-    vm.send("poweroff\r")?;
-    let run = vm.finish(REPLY_TIMEOUT);
-    ensure!(!run.timed_out && run.exit_code == Some(0), "poweroff did not end QEMU with 0 ({:?})\n{}", run.exit_code, run.output);
-    Ok(())
-}
