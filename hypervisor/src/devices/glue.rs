@@ -1,10 +1,17 @@
 //! Each capsule's emulated devices (`crates/vdev`), joined to the rest of
 //! the hypervisor: the UART's output goes to the capsule's tagged console
 //! and its input comes from what is typed while the capsule has the
-//! focus; the virtio console's port 0 goes to the console too, and the
-//! boot capsule's port 1 (`diosix.ctl`) to the control channel
+//! focus; the virtio console's port 0 goes to the console too (and, once
+//! the kernel writes its console there, typed input comes in on it), and
+//! the boot capsule's port 1 (`diosix.ctl`) to the control channel
 //! (`control.rs`); the PLIC's per-context outputs become the vcores'
 //! external interrupt (`Vcore::seip`).
+//!
+//! Typed input waits in the console's queue for the capsule until its
+//! kernel takes it: an SBI console read, a UART driver reading its
+//! registers, or the hypervisor's input poll, which moves it into the
+//! UART of a driver that waits for a receive interrupt, or else into
+//! virtio console port 0 if that is where the kernel's console writes.
 //!
 //! The models are pure; this module only locks them, feeds them and
 //! collects what they produce. `mmio.rs` finds which device an access is
@@ -45,11 +52,16 @@ pub struct Devices {
     /// Its UART's receive interrupt is enabled (counted in
     /// [`WAITING_FOR_INPUT`]).
     rx_irq: AtomicBool,
+    /// Its kernel has written to virtio console port 0 (its console is
+    /// hvc over virtio): typed input goes there (counted in
+    /// [`WAITING_FOR_INPUT`]).
+    virtio_console: AtomicBool,
 }
 
-/// UARTs, over all capsules, whose driver waits for a receive interrupt
-/// instead of polling: while there are any, the hypervisor polls the
-/// console for them (`timer::input_polling`).
+/// Devices, over all capsules, that wait for typed input to be brought to
+/// them: UARTs whose driver waits for a receive interrupt instead of
+/// polling, and virtio consoles. While there are any, the hypervisor
+/// polls the console for them (`timer::input_polling`).
 static WAITING_FOR_INPUT: AtomicUsize = AtomicUsize::new(0);
 
 /// A load (`None`) or a store of the value.
@@ -71,6 +83,7 @@ impl Devices {
             virtio: Mutex::new(VirtioConsole::new(console)),
             control: boot.then(|| Mutex::new((Channel::new(), VecDeque::new()))),
             rx_irq: AtomicBool::new(false),
+            virtio_console: AtomicBool::new(false),
         }
     }
 
@@ -107,6 +120,7 @@ impl Devices {
         }
         if !output.is_empty() {
             console::capsule_write(c, &output);
+            waits_for_input(&self.virtio_console, true);
         }
         if let Some(control) = &self.control {
             let mut control = control.lock();
@@ -151,51 +165,67 @@ impl Devices {
         if !output.is_empty() {
             console::capsule_write(c, &output);
         }
-        self.set_rx_irq(rx_irq);
+        waits_for_input(&self.rx_irq, rx_irq);
         set_line(c, UART_IRQ, line);
         result
-    }
-
-    /// Records whether the UART's driver waits for a receive interrupt,
-    /// and turns the hypervisor's input polling on or off with the count.
-    fn set_rx_irq(&self, on: bool) {
-        if self.rx_irq.swap(on, Ordering::SeqCst) == on {
-            return;
-        }
-        let before = if on {
-            WAITING_FOR_INPUT.fetch_add(1, Ordering::SeqCst)
-        } else {
-            WAITING_FOR_INPUT.fetch_sub(1, Ordering::SeqCst)
-        };
-        match (on, before) {
-            (true, 0) => timer::input_polling(true),
-            (false, 1) => timer::input_polling(false),
-            _ => {}
-        }
     }
 }
 
 impl Drop for Devices {
     fn drop(&mut self) {
-        self.set_rx_irq(false);
+        waits_for_input(&self.rx_irq, false);
+        waits_for_input(&self.virtio_console, false);
     }
 }
 
-/// Typed input for the capsule with the focus goes into its UART now, and
-/// raises its receive interrupt if its driver waits for one (the
-/// hypervisor's input poll calls this).
+/// Records whether a device waits for typed input to be brought to it
+/// (`flag`), and turns the hypervisor's input polling on or off with the
+/// count.
+fn waits_for_input(flag: &AtomicBool, on: bool) {
+    if flag.swap(on, Ordering::SeqCst) == on {
+        return;
+    }
+    let before = if on {
+        WAITING_FOR_INPUT.fetch_add(1, Ordering::SeqCst)
+    } else {
+        WAITING_FOR_INPUT.fetch_sub(1, Ordering::SeqCst)
+    };
+    match (on, before) {
+        (true, 0) => timer::input_polling(true),
+        (false, 1) => timer::input_polling(false),
+        _ => {}
+    }
+}
+
+/// Typed input for the capsule with the focus goes to it now (the
+/// hypervisor's input poll calls this): into its UART, raising the
+/// receive interrupt, if its driver waits for one; else into its virtio
+/// console port 0 if its kernel's console is there. Otherwise it waits
+/// for the kernel to read it (SBI console, UART registers).
 pub fn deliver_input() {
     let Some(id) = console::focus() else { return };
     let Some(c) = capsule::all().into_iter().find(|c| c.id == id) else { return };
-    if !c.devices.rx_irq.load(Ordering::SeqCst) || !console::has_input(id) {
+    if !console::has_input(id) {
         return;
     }
-    let line = {
-        let mut u = c.devices.uart.lock();
-        top_up(&c, &mut u);
-        u.interrupt()
-    };
-    set_line(&c, UART_IRQ, line);
+    if c.devices.rx_irq.load(Ordering::SeqCst) {
+        let line = {
+            let mut u = c.devices.uart.lock();
+            top_up(&c, &mut u);
+            u.interrupt()
+        };
+        set_line(&c, UART_IRQ, line);
+    } else if c.devices.virtio_console.load(Ordering::SeqCst) {
+        let line = {
+            let mut v = c.devices.virtio.lock();
+            let mut buf = [0u8; 256];
+            let room = v.input_room(CONSOLE_PORT).min(buf.len());
+            let n = console::capsule_input(&c, &mut buf[..room]);
+            v.push_input(&CapsuleRam(&c), CONSOLE_PORT, &buf[..n]);
+            v.interrupt()
+        };
+        set_line(&c, VIRTIO_CONSOLE_IRQ, line);
+    }
 }
 
 /// A load from or a store to a device model (not the virtio console,

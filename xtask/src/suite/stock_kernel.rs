@@ -25,6 +25,7 @@ pub fn cases(t: Target) -> Vec<Case> {
     vec![
         case(format!("{a}: a kernel with only defconfig's console drivers (no SBI console) reaches its shell in the boot capsule through the emulated UART"), move || as_boot_capsule(t)),
         case(format!("{a}: the same kernel reaches its shell as a second capsule, its UART output tagged and its input by the focus key"), move || as_second_capsule(t)),
+        case(format!("{a}: the same kernel told console=hvc0 answers typed commands on the virtio console"), move || on_virtio_console(t)),
     ]
 }
 
@@ -49,6 +50,24 @@ fn as_boot_capsule(t: Target) -> Result<()> {
     std::thread::sleep(Duration::from_secs(12));
     let cpus = info(&mut vm, "")?;
     ensure!(cpus == 2, "the kernel sees {cpus} CPUs, expected 2\n{}", vm.transcript());
+    poweroff(vm, REPLY_TIMEOUT)
+}
+
+/// Its console on virtio console port 0 (hvc0, the SBI console being
+/// absent): output comes from the port, and typed input must reach it,
+/// though the kernel never reads the SBI console or the UART.
+fn on_virtio_console(t: Target) -> Result<()> {
+    let stock = supervisor::build_flavour(t, Flavour::StockConsole)?;
+    let manifest = empty_manifest(t)?;
+    let exe = hypervisor(t, &stock.vmlinux, &manifest, "stock-hvc", &[("DIOSIX_BOOT_CAPSULE_ARGS", "console=hvc0")])?;
+    let mut m = Machine::new(t, &exe);
+    m.smp = 2;
+    m.memory_mib = 512;
+    let mut vm = m.spawn()?;
+    vm.expect(PROMPT, BOOT_TIMEOUT)?;
+    let cpus = info(&mut vm, "")?;
+    ensure!(cpus == 2, "the kernel sees {cpus} CPUs, expected 2\n{}", vm.transcript());
+    ensure!(!vm.transcript().contains(UART_CONSOLE), "the UART became the console too\n{}", vm.transcript());
     poweroff(vm, REPLY_TIMEOUT)
 }
 

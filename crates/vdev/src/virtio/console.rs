@@ -394,6 +394,14 @@ impl Transport<Console> {
         self.device_mut().take_output(port)
     }
 
+    /// How many more bytes of input `port` takes now (0 for no port).
+    pub fn input_room(&self, port: usize) -> usize {
+        if port >= self.device().port_count() {
+            return 0;
+        }
+        INPUT_LIMIT - self.device().pending_input(port)
+    }
+
     /// See [`Console::guest_open`].
     pub fn guest_open(&self, port: usize) -> bool {
         self.device().guest_open(port)

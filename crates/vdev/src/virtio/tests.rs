@@ -172,6 +172,7 @@ fn input_reaches_posted_buffers_of_an_open_port() {
     assert_eq!(g.received(rxq).len(), 3);
     assert_eq!(g.dev.push_input(&g.ram, 1, b"later"), 5);
     assert_eq!(g.dev.device().pending_input(1), 5);
+    assert_eq!(g.dev.input_room(1), INPUT_LIMIT - 5, "what waits takes room");
     g.post(rxq, 1);
     assert_eq!(g.received(rxq), [b"later".to_vec()]);
     // Closing drops what waits.
@@ -193,6 +194,8 @@ fn input_is_bounded_and_split_over_buffers() {
     assert_eq!(got.iter().map(Vec::len).sum::<usize>(), INPUT_LIMIT);
     assert_eq!(got.len(), 1, "one page holds the whole limit");
     assert_eq!(g.dev.push_input(&g.ram, 9, b"x"), 0, "no such port");
+    assert_eq!(g.dev.input_room(9), 0, "no such port");
+    assert_eq!(g.dev.input_room(2), INPUT_LIMIT, "all of it was delivered");
 }
 
 #[test]

@@ -65,10 +65,31 @@ impl Mounted {
     }
 }
 
+/// How long PID 1 waits for a console, and how often it looks. A console
+/// on a virtio port (`console=hvc0` over virtio) is registered by a work
+/// item the driver schedules when the device announces the port, which
+/// may run after the kernel has started init ("unable to open an initial
+/// console"): without waiting, init would run with nothing to talk to.
+const CONSOLE_WAIT_MS: i64 = 10_000;
+const CONSOLE_RETRY_MS: i64 = 50;
+
 /// Makes /dev/console our stdin, stdout and stderr, and our controlling
-/// terminal (so a shell we run gets job control and Ctrl-C).
+/// terminal (so a shell we run gets job control and Ctrl-C), waiting up
+/// to [`CONSOLE_WAIT_MS`] for one to appear.
 pub fn console() {
-    if let Ok(fd) = sys::openat(c"/dev/console", sys::O_RDWR | sys::O_NOCTTY) {
+    let nap = sys::Timespec { sec: 0, nsec: CONSOLE_RETRY_MS * 1_000_000 };
+    let mut waited = 0;
+    let opened = loop {
+        match sys::openat(c"/dev/console", sys::O_RDWR | sys::O_NOCTTY) {
+            Ok(fd) => break Some(fd),
+            Err(_) if waited < CONSOLE_WAIT_MS => {
+                let _ = sys::clock_nanosleep(sys::CLOCK_MONOTONIC, &nap, &mut sys::Timespec::default());
+                waited += CONSOLE_RETRY_MS;
+            }
+            Err(_) => break None,
+        }
+    };
+    if let Some(fd) = opened {
         for target in 0..3 {
             if target != fd {
                 let _ = sys::dup3(fd, target);
