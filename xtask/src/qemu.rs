@@ -419,7 +419,7 @@ pub fn gdb_instructions(exe: &Path, port: u16, supervisor: &Path) -> String {
     format!(
         "QEMU is paused, waiting for gdb on port {port}. In another terminal:\n\
          \n  gdb-multiarch {exe} -ex 'target remote 127.0.0.1:{port}'\n\
-         \nthen, for example, `break hypervisor::bare::exits::guest_trap` and `continue`.\n\
+         \nthen, for example, `break hypervisor::run::exits::guest_trap` and `continue`.\n\
          The boot capsule's kernel symbols (valid once its MMU is on): `add-symbol-file {sup}`.\n\
          See docs/debugging.md.",
         exe = exe.display(),

@@ -41,10 +41,10 @@ fn attach(t: Target) -> Result<()> {
     gdb.args(["-batch", "-nx"]).arg(&fx.hypervisor);
     for c in [
         format!("target remote 127.0.0.1:{port}"),
-        "break hypervisor::bare::boot::boot_main".into(),
+        "break hypervisor::boot::boot_main".into(),
         // Its first SBI call (a timer interrupt, the slice's end, may come
         // before it).
-        "break hypervisor::bare::exits::guest_trap if $mcause == 9".into(),
+        "break hypervisor::run::exits::guest_trap if $mcause == 9".into(),
         "continue".into(),
         "continue".into(),
         "print/x $mcause".into(),
@@ -65,8 +65,8 @@ fn attach(t: Target) -> Result<()> {
     drop(vm.finish(Duration::ZERO));
     ensure!(finished.is_some(), "gdb did not finish within {TIMEOUT:?}\n{text}");
     expect_all(&text, &[
-        "Breakpoint 1, hypervisor::bare::boot::boot_main",
-        "Breakpoint 2, hypervisor::bare::exits::guest_trap",
+        "Breakpoint 1, hypervisor::boot::boot_main",
+        "Breakpoint 2, hypervisor::run::exits::guest_trap",
         // The capsule's first SBI call: ecall from S-mode.
         "= 0x9",
     ])
