@@ -15,6 +15,12 @@ pub struct Build<'a> {
     pub target_dir: Option<&'a Path>,
     /// A kernel to embed instead of `boot/binaries/<arch>/supervisor`.
     pub supervisor: Option<&'a Path>,
+    /// Keep this build's executable as `<target dir>/kept/<name>/<triple>/
+    /// <profile>/<package>`. Builds with other settings (an embedded kernel,
+    /// a manifest, `DIOSIX_*` values) then share one target directory, and
+    /// so their dependencies, while each test still runs the executable it
+    /// built: cargo's own copy is replaced by the next build.
+    pub keep: Option<&'a str>,
 }
 
 
@@ -66,7 +72,7 @@ impl Build<'_> {
         if !output.status.success() {
             bail!("building {} for {} failed", self.package, self.target);
         }
-        executable(&output.stdout, self.package)
+        self.kept(executable(&output.stdout, self.package)?)
     }
 
     /// Builds, capturing diagnostics (for tests that expect a refusal).
@@ -80,8 +86,31 @@ impl Build<'_> {
         if !output.status.success() {
             return Ok(Outcome::Failed { stderr: String::from_utf8_lossy(&output.stderr).into() });
         }
-        Ok(Outcome::Built(executable(&output.stdout, self.package)?))
+        Ok(Outcome::Built(self.kept(executable(&output.stdout, self.package)?)?))
     }
+
+    /// The executable, copied where [`Build::keep`] says. The copy is left
+    /// alone when it already holds the same bytes, so that its time stamp
+    /// (which decides whether a build embedding it must run again) moves
+    /// only when it changes.
+    fn kept(&self, exe: PathBuf) -> Result<PathBuf> {
+        let Some(name) = self.keep else { return Ok(exe) };
+        let base = self.target_dir.map_or_else(crate::paths::target_dir, Path::to_path_buf);
+        let copy = kept_path(&base, name, self.target, self.release, self.package);
+        let dir = copy.parent().context("a kept executable's path has no folder")?;
+        let bytes = std::fs::read(&exe).with_context(|| format!("cannot read {}", exe.display()))?;
+        if std::fs::read(&copy).ok().as_deref() != Some(&bytes[..]) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::copy(&exe, &copy).with_context(|| format!("cannot copy {} to {}", exe.display(), copy.display()))?;
+        }
+        Ok(copy)
+    }
+}
+
+/// Where a build kept as `name` in `target_dir` leaves its executable.
+pub fn kept_path(target_dir: &Path, name: &str, target: Target, release: bool, package: &str) -> PathBuf {
+    let profile = if release { "release" } else { "debug" };
+    target_dir.join("kept").join(name).join(target.triple()).join(profile).join(package)
 }
 
 /// The `executable` of the last compiler artifact for `package`.

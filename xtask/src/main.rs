@@ -234,7 +234,7 @@ fn build(target: Target, release: bool) -> Result<PathBuf> {
         Some(p) => eprintln!("==> using DIOSIX_SUPERVISOR={}", p.display()),
         None => supervisor::ensure(target)?,
     }
-    cargo::Build { package: "hypervisor", target, release, target_dir: None, supervisor: chosen.as_deref() }.run()
+    cargo::Build { package: "hypervisor", target, release, target_dir: None, supervisor: chosen.as_deref(), keep: None }.run()
 }
 
 /// The supervisor `DIOSIX_SUPERVISOR` names: an absolute path to a file.

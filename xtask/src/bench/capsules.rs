@@ -28,7 +28,8 @@ pub fn with_seven_idle(t: Target, vmlinux: &Path) -> Result<PathBuf> {
         .map(|i| format!("[[capsule]]\nname = \"idle{i}\"\nimage = \"{}\"\nram_mib = 64\nautostart = true\n\n", vmlinux.display()))
         .collect();
     std::fs::write(&manifest, text)?;
-    Build { package: "hypervisor", target: t, release: true, target_dir: Some(&dir.join("build")), supervisor: Some(vmlinux) }
+    let build = paths::test_target_dir();
+    Build { package: "hypervisor", target: t, release: true, target_dir: Some(&build), supervisor: Some(vmlinux), keep: Some("seven-idle") }
         .run_with_env(&[("DIOSIX_CAPSULES", manifest.to_str().context("manifest path")?)])
 }
 
@@ -48,8 +49,8 @@ pub fn switch_cost(t: Target) -> Result<(u64, u64)> {
     let other = if t.is_64bit() {
         guest.clone()
     } else {
-        let dir = paths::test_target_dir().join("testguest-at-0x94000000");
-        Build { package: "testguest", target: t, release: false, target_dir: Some(&dir), supervisor: None }
+        let dir = paths::test_target_dir();
+        Build { package: "testguest", target: t, release: false, target_dir: Some(&dir), supervisor: None, keep: Some("testguest-at-0x94000000") }
             .run_with_env(&[("DIOSIX_TESTGUEST_BASE", "0x94000000")])?
     };
     let dir = paths::target_dir().join("bench").join("switch").join(t.arch());
@@ -59,7 +60,8 @@ pub fn switch_cost(t: Target) -> Result<(u64, u64)> {
         &manifest,
         format!("[[capsule]]\nname = \"spin\"\nimage = \"{}\"\nram_mib = 16\nautostart = true\nbootargs = \"diosix.test=spin:1000\"\n", other.display()),
     )?;
-    let exe = Build { package: "hypervisor", target: t, release: true, target_dir: Some(&dir.join("build")), supervisor: Some(&guest) }
+    let build = paths::test_target_dir();
+    let exe = Build { package: "hypervisor", target: t, release: true, target_dir: Some(&build), supervisor: Some(&guest), keep: Some("switch") }
         .run_with_env(&[
             ("DIOSIX_CAPSULES", manifest.to_str().context("manifest path")?),
             ("DIOSIX_SCHED_STATS", "1"),

@@ -390,16 +390,16 @@ fn bench_target(
     Ok((rows, notes, never))
 }
 
-/// The release hypervisor with Linux embedded, built with `DIOSIX_SSTC=0`
-/// into a target dir of its own.
+/// The release hypervisor with Linux embedded, built with `DIOSIX_SSTC=0`.
 fn hypervisor_without_sstc(t: Target, vmlinux: &Path) -> Result<PathBuf> {
-    let dir = paths::test_target_dir().join("linux-nosstc");
+    let dir = paths::test_target_dir();
     Build {
         package: "hypervisor",
         target: t,
         release: true,
         target_dir: Some(&dir),
         supervisor: Some(vmlinux),
+        keep: Some("linux-nosstc"),
     }
     .run_with_env(&[("DIOSIX_SSTC", "0")])
 }
@@ -483,13 +483,14 @@ fn sbi_costs(t: Target) -> Result<(Costs, Costs, Costs)> {
         "{}: building the test guest for SBI costs (release)",
         t.arch()
     );
-    let dir = paths::test_target_dir().join("bench-cost");
+    let dir = paths::test_target_dir();
     let guest = Build {
         package: "testguest",
         target: t,
         release: true,
         target_dir: Some(&dir),
         supervisor: None,
+        keep: Some("bench-cost"),
     }
     .run()?;
     let hv = Build {
@@ -498,16 +499,17 @@ fn sbi_costs(t: Target) -> Result<(Costs, Costs, Costs)> {
         release: true,
         target_dir: Some(&dir),
         supervisor: Some(&guest),
+        keep: Some("bench-cost"),
     }
     .run()?;
     // The timer without Sstc: the same guest under a DIOSIX_SSTC=0 build.
-    let no_sstc_dir = paths::test_target_dir().join("bench-cost-nosstc");
     let hv_no_sstc = Build {
         package: "hypervisor",
         target: t,
         release: true,
-        target_dir: Some(&no_sstc_dir),
+        target_dir: Some(&dir),
         supervisor: Some(&guest),
+        keep: Some("bench-cost-nosstc"),
     }
     .run_with_env(&[("DIOSIX_SSTC", "0")])?;
     let mut under_diosix = Machine::new(t, &hv);

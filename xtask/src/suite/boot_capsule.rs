@@ -41,8 +41,8 @@ pub fn cases(t: Target) -> Vec<Case> {
 /// its `vmlinux`.
 fn image_in_capsule(t: Target) -> Result<()> {
     let built = supervisor::build(t)?;
-    let dir = paths::test_target_dir().join("image");
-    let exe = Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&built.image) }
+    let dir = paths::test_target_dir();
+    let exe = Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&built.image), keep: Some("image") }
         .run()?;
     let mut m = Machine::new(t, &exe);
     m.smp = 2;
@@ -88,8 +88,8 @@ fn linux_panics(t: Target) -> Result<()> {
 /// The hypervisor with this target's (cached) supervisor embedded.
 pub fn hypervisor_with_linux(t: Target, release: bool) -> Result<PathBuf> {
     let built = supervisor::build(t)?;
-    let dir = paths::test_target_dir().join("linux");
-    Build { package: "hypervisor", target: t, release, target_dir: Some(&dir), supervisor: Some(&built.vmlinux) }
+    let dir = paths::test_target_dir();
+    Build { package: "hypervisor", target: t, release, target_dir: Some(&dir), supervisor: Some(&built.vmlinux), keep: Some("linux") }
         .run()
 }
 

@@ -72,8 +72,9 @@ fn guests(t: Target, n: usize) -> Result<Vec<PathBuf>> {
     (0..n)
         .map(|i| {
             let base = format!("{:#x}", 0x9400_0000u64 + ((i as u64) << 24));
-            let dir = paths::test_target_dir().join(format!("testguest-at-{base}"));
-            Build { package: "testguest", target: t, release: false, target_dir: Some(&dir), supervisor: None }
+            let dir = paths::test_target_dir();
+            let name = format!("testguest-at-{base}");
+            Build { package: "testguest", target: t, release: false, target_dir: Some(&dir), supervisor: None, keep: Some(&name) }
                 .run_with_env(&[("DIOSIX_TESTGUEST_BASE", &base)])
         })
         .collect()
@@ -82,10 +83,11 @@ fn guests(t: Target, n: usize) -> Result<Vec<PathBuf>> {
 /// The hypervisor with `boot` as its boot capsule and the manifest's
 /// capsules bundled, console tags without colour (so tests match text).
 pub(super) fn hypervisor(t: Target, boot: &Path, manifest: &Path, name: &str, env: &[(&str, &str)]) -> Result<PathBuf> {
-    let dir = paths::test_target_dir().join("capsules-build").join(name);
+    let dir = paths::test_target_dir();
     let mut all = vec![("DIOSIX_CAPSULES", manifest.to_str().context("manifest path")?), ("DIOSIX_CONSOLE_COLOUR", "0")];
     all.extend_from_slice(env);
-    Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(boot) }.run_with_env(&all)
+    Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(boot), keep: Some(name) }
+        .run_with_env(&all)
 }
 
 /// A test-guest boot capsule that idles long enough (its own timer

@@ -36,7 +36,7 @@ pub fn get(target: Target) -> Result<Fixture> {
 /// Builds just the test guest.
 pub fn guest(target: Target) -> Result<PathBuf> {
     let dir = paths::test_target_dir();
-    Build { package: "testguest", target, release: false, target_dir: Some(&dir), supervisor: None }
+    Build { package: "testguest", target, release: false, target_dir: Some(&dir), supervisor: None, keep: Some("testguest") }
         .run()
 }
 
@@ -49,6 +49,7 @@ fn build(target: Target) -> Result<Fixture> {
         release: false,
         target_dir: Some(&dir),
         supervisor: Some(&guest),
+        keep: Some("fixture"),
     }
     .run()?;
     Ok(Fixture { guest, hypervisor })

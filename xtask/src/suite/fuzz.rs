@@ -39,7 +39,7 @@ pub fn cases(t: Target) -> Vec<Case> {
         move || {
             let seed = seed()?;
             storm(t, seed).with_context(|| {
-                let guest = crate::paths::test_target_dir().join(t.triple()).join("debug/testguest");
+                let guest = crate::cargo::kept_path(&crate::paths::test_target_dir(), "testguest", t, false, "testguest");
                 format!(
                     "fuzz seed {seed:#x}: replay with DIOSIX_FUZZ_SEED={seed:#x} cargo xtask test --no-host --target {} fuzz, \
                      or DIOSIX_SUPERVISOR={} cargo xtask run --target {} --smp 2 --append \"-- diosix.test=fuzz:{seed:#x}\"",

@@ -74,13 +74,14 @@ pub fn cases(t: Target) -> Vec<Case> {
 /// never gets there.) Only the boot report is needed, not Linux's boot.
 fn big_ram(t: Target) -> anyhow::Result<()> {
     let built = crate::supervisor::build(t)?;
-    let dir = crate::paths::test_target_dir().join("big-capsule");
+    let dir = crate::paths::test_target_dir();
     let hypervisor = crate::cargo::Build {
         package: "hypervisor",
         target: t,
         release: false,
         target_dir: Some(&dir),
         supervisor: Some(&built.image),
+        keep: Some("big-capsule"),
     }
     .run_with_env(&[("DIOSIX_BOOT_CAPSULE_MIB", "2048")])?;
     let mut m = crate::qemu::Machine::new(t, &hypervisor);

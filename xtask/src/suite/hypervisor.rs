@@ -29,13 +29,14 @@ pub fn cases(t: Target) -> Vec<Case> {
 /// documents it, writes target/<triple>/release/hypervisor, which boots.
 fn release_build(t: Target) -> Result<()> {
     let fx = fixture::get(t)?;
-    let dir = crate::paths::test_target_dir().join("release");
+    let dir = crate::paths::test_target_dir();
     let exe = crate::cargo::Build {
         package: "hypervisor",
         target: t,
         release: true,
         target_dir: Some(&dir),
         supervisor: Some(&fx.guest),
+        keep: None,
     }
     .run()?;
     ensure!(

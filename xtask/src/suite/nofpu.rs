@@ -60,7 +60,7 @@ pub fn fp_instructions(elf: &std::path::Path) -> Result<(usize, Vec<String>)> {
 
 fn check(t: Target) -> Result<()> {
     let built = supervisor::build(t)?;
-    let init = crate::cargo::Build { package: "init", target: t, release: true, target_dir: None, supervisor: None }.run()?;
+    let init = crate::cargo::Build { package: "init", target: t, release: true, target_dir: None, supervisor: None, keep: None }.run()?;
     for elf in [&built.vmlinux, &init] {
         let (count, examples) = fp_instructions(elf)?;
         if t.has_fpu() {

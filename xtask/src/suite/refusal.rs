@@ -48,10 +48,17 @@ fn scratch() -> PathBuf {
     dir
 }
 
+/// The hypervisor embedding `supervisor`, built in `dir` (not kept).
+fn embedding<'a>(t: Target, dir: &'a Path, supervisor: &'a Path) -> Build<'a> {
+    Build { package: "hypervisor", target: t, release: false, target_dir: Some(dir), supervisor: Some(supervisor), keep: None }
+}
+
 fn refuse(t: Target, bad: Bad) -> Result<()> {
-    // A good build first, so there is an executable that must not survive.
-    let fx = fixture::get(t)?;
-    ensure!(fx.hypervisor.exists(), "the good build left no executable");
+    // A good build first, so there is an executable that must not survive:
+    // cargo's own, in the target directory the refused build uses.
+    let dir = paths::test_target_dir();
+    let earlier = embedding(t, &dir, &fixture::guest(t)?).run()?;
+    ensure!(earlier.exists(), "the good build left no executable");
     let (path, reason): (PathBuf, String) = match bad {
         Bad::Missing => (scratch().join("no-such-kernel"), "the file does not exist".into()),
         Bad::Unreadable => (scratch(), "it cannot be read".into()),
@@ -71,15 +78,7 @@ fn refuse(t: Target, bad: Bad) -> Result<()> {
             (fixture::guest(other)?, reason.into())
         }
     };
-    let dir = paths::test_target_dir();
-    let outcome = Build {
-        package: "hypervisor",
-        target: t,
-        release: false,
-        target_dir: Some(&dir),
-        supervisor: Some(&path),
-    }
-    .try_run()?;
+    let outcome = embedding(t, &dir, &path).try_run()?;
     let stderr = match outcome {
         Outcome::Built(exe) => bail!("the build accepted {} and wrote {}", path.display(), exe.display()),
         Outcome::Failed { stderr } => stderr,
@@ -93,10 +92,6 @@ fn refuse(t: Target, bad: Bad) -> Result<()> {
             &format!("copy boot/buildroot/{}.config to Buildroot's .config", t.arch()),
         ],
     )?;
-    ensure!(
-        !Path::new(&fx.hypervisor).exists(),
-        "a refused build left the earlier executable {} in place",
-        fx.hypervisor.display()
-    );
+    ensure!(!earlier.exists(), "a refused build left the earlier executable {} in place", earlier.display());
     Ok(())
 }

@@ -45,8 +45,8 @@ fn manifest(t: Target, name: &str, text: &str) -> Result<PathBuf> {
 
 fn build(t: Target, manifest: &Path) -> Result<Outcome> {
     let guest = fixture::guest(t)?;
-    let dir = paths::test_target_dir().join("storage-build");
-    Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&guest) }
+    let dir = paths::test_target_dir();
+    Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&guest), keep: Some("storage") }
         .try_run_with_env(&[("DIOSIX_CAPSULES", &manifest.display().to_string())])
 }
 

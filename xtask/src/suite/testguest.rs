@@ -218,12 +218,12 @@ fn no_sstc(t: Target) -> Result<()> {
     Ok(())
 }
 
-/// The test-guest hypervisor built with one build-time `setting`, in a
-/// target directory `dir` of its own (so the fixture is not rebuilt).
-fn built_with(t: Target, dir: &str, setting: (&str, &str)) -> Result<std::path::PathBuf> {
+/// The test-guest hypervisor built with one build-time `setting`, kept as
+/// `name`.
+fn built_with(t: Target, name: &str, setting: (&str, &str)) -> Result<std::path::PathBuf> {
     let guest = fixture::guest(t)?;
-    let dir = crate::paths::test_target_dir().join(dir);
-    crate::cargo::Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&guest) }
+    let dir = crate::paths::test_target_dir();
+    crate::cargo::Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&guest), keep: Some(name) }
         .run_with_env(&[setting])
 }
 

@@ -46,7 +46,7 @@ pub struct Built {
 
 /// Builds the userland `/init` for `target`.
 fn build_init(target: Target) -> Result<PathBuf> {
-    Build { package: "init", target, release: true, target_dir: None, supervisor: None }.run()
+    Build { package: "init", target, release: true, target_dir: None, supervisor: None, keep: None }.run()
 }
 
 /// Which kernel configuration a supervisor is built with.

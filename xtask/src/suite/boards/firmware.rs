@@ -28,8 +28,8 @@ pub fn cases(t: Target) -> Vec<Case> {
 
 fn firmware(t: Target) -> Result<()> {
     let guest = fixture::guest(t)?;
-    let dir = paths::test_target_dir().join("firmware");
-    let elf = Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&guest) }
+    let dir = paths::test_target_dir();
+    let elf = Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&guest), keep: Some("firmware") }
         .run_with_env(&[("DIOSIX_BOOT_CAPSULE_ARGS", "console=hvc0 earlycon=sbi diosix.test=timer")])?;
     let bin = raw_binary(&elf)?;
     let guest_len = std::fs::metadata(&guest)?.len();
