@@ -59,6 +59,7 @@
 //! | 0x09 | `UploadBegin { name, size }`             |      |                  |
 //! | 0x0a | `UploadChunk { offset, data }`           |      |                  |
 //! | 0x0b | `UploadEnd`                              |      |                  |
+//! | 0x0c | `RemoveImage { name }`                   |      |                  |
 //!
 //! # Conversation
 //!
@@ -76,7 +77,9 @@
 //! then `UploadChunk`s in order (each `offset` is the bytes sent before
 //! it, each `data` at most [`MAX_CHUNK`] bytes), then `UploadEnd`, which
 //! the hypervisor answers once it has checked the image; the image is
-//! then listed as uploaded and can be started by name.
+//! then listed as uploaded and can be started by name, until
+//! `RemoveImage` names it (a capsule started from it keeps it, to restart
+//! from, until that capsule is gone).
 //!
 //! A frame that cannot be read gets no reply if its header cannot be
 //! trusted (garbage), and otherwise `Error` with its id:
@@ -89,7 +92,10 @@
 //!
 //! # Versions
 //!
-//! Any change to a message's encoding or meaning raises [`VERSION`].
+//! Any change to a message's encoding or meaning raises [`VERSION`]. A
+//! new request kind does not: a hypervisor without it answers
+//! `BadRequest` (an unknown kind), which the manager shows as a sentence.
+//! Version 1 gained `RemoveImage` this way.
 //! What does not change, so that a mismatch can always be said: the
 //! frame layout above, and the encodings of `Hello`, `Welcome` and
 //! `Error` with [`CtlError::VersionMismatch`]. The decoder reports a

@@ -31,6 +31,7 @@ const OUTPUT: u8 = 0x08;
 const UPLOAD_BEGIN: u8 = 0x09;
 const UPLOAD_CHUNK: u8 = 0x0a;
 const UPLOAD_END: u8 = 0x0b;
+const REMOVE_IMAGE: u8 = 0x0c;
 
 const WELCOME: u8 = 0x81;
 const IMAGES: u8 = 0x82;
@@ -73,6 +74,9 @@ pub enum Request {
     UploadChunk { offset: u64, data: Vec<u8> },
     /// The image is all sent.
     UploadEnd,
+    /// The uploaded image `name` is no longer listed or startable; its RAM
+    /// goes back once no capsule started from it is left.
+    RemoveImage { name: String },
 }
 
 /// What the hypervisor answers.
@@ -197,6 +201,7 @@ impl Request {
             Request::UploadBegin { .. } => UPLOAD_BEGIN,
             Request::UploadChunk { .. } => UPLOAD_CHUNK,
             Request::UploadEnd => UPLOAD_END,
+            Request::RemoveImage { .. } => REMOVE_IMAGE,
         }
     }
 
@@ -227,6 +232,7 @@ impl Request {
                 w.u64(*offset);
                 w.blob(data);
             }
+            Request::RemoveImage { name } => w.str(name),
             Request::ListImages | Request::ListCapsules | Request::UploadEnd => {}
         }
     }
@@ -258,6 +264,7 @@ impl Request {
                 data: r.blob()?,
             },
             UPLOAD_END => Request::UploadEnd,
+            REMOVE_IMAGE => Request::RemoveImage { name: r.str()? },
             kind => return Err(DecodeError::UnknownKind { kind }),
         })
     }
@@ -390,6 +397,7 @@ mod tests {
                 data: vec![1, 2, 3],
             },
             Request::UploadEnd,
+            Request::RemoveImage { name: "new".into() },
         ]
     }
 
@@ -493,7 +501,7 @@ mod tests {
     #[test]
     fn kinds_are_the_documented_numbers() {
         let requests: Vec<u8> = every_request().iter().map(Request::kind).collect();
-        assert_eq!(requests, [1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        assert_eq!(requests, [1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
         let replies: Vec<u8> = every_reply().iter().take(8).map(Reply::kind).collect();
         assert_eq!(replies, [0x81, 0x82, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87]);
     }
@@ -543,11 +551,11 @@ mod tests {
         let done = one_frame(&encode_reply(1, &Reply::Done).unwrap());
         assert_eq!(done.request(), Err(DecodeError::UnknownKind { kind: DONE }));
         let f = Frame {
-            kind: 0x0c,
+            kind: 0x0d,
             id: 1,
             payload: vec![],
         };
-        assert_eq!(f.request(), Err(DecodeError::UnknownKind { kind: 0x0c }));
+        assert_eq!(f.request(), Err(DecodeError::UnknownKind { kind: 0x0d }));
         let f = Frame {
             kind: LIST_IMAGES,
             id: 1,

@@ -92,6 +92,7 @@ pub(crate) fn request() -> impl Strategy<Value = Request> {
         (text(), any::<u64>()).prop_map(|(name, size)| Request::UploadBegin { name, size }),
         (any::<u64>(), bytes()).prop_map(|(offset, data)| Request::UploadChunk { offset, data }),
         Just(Request::UploadEnd),
+        text().prop_map(|name| Request::RemoveImage { name }),
     ]
 }
 

@@ -17,7 +17,7 @@ use ctl::{CapsuleInfo, CapsuleState, CtlError, Decoder, ImageInfo, ImageKind, Or
 
 use crate::run::capsule::{self, Capsule, CapsuleError, Ending, Spec};
 use crate::run::console::{self, println};
-use crate::boot::storage::{IMAGES, Image};
+use crate::boot::storage::IMAGES;
 use crate::manage::uploads::{self, Upload};
 use memrange::Size;
 use crate::{platform::clint, run::timer};
@@ -162,14 +162,7 @@ fn answer(boot: &Arc<Capsule>, r: Request) -> Reply {
         Request::Start { image, name, ram_mib, vcores } => start(&image, name.as_deref(), ram_mib, vcores),
         Request::ListCapsules => Reply::Capsules(capsule::all().iter().map(|c| capsule_info(c)).collect()),
         Request::Stop { id } => with_capsule(boot, id, |c| capsule::end(c, Ending::Shutdown { failure: false })),
-        Request::Restart { id } => match find(id) {
-            Some(c) if c.id != boot.id && !c.restartable() => Reply::Error(CtlError::Refused {
-                why: alloc::format!(
-                    "capsule {id} was started from an uploaded image, which cannot restart it; stop it and start it again"
-                ),
-            }),
-            _ => with_capsule(boot, id, |c| capsule::end(c, Ending::Reboot { failure: false })),
-        },
+        Request::Restart { id } => with_capsule(boot, id, |c| capsule::end(c, Ending::Reboot { failure: false })),
         Request::Focus { id } => match console::give_focus(id, boot.id) {
             true => Reply::Done,
             false => Reply::Error(CtlError::NoSuchCapsule { id }),
@@ -185,10 +178,32 @@ fn answer(boot: &Arc<Capsule>, r: Request) -> Reply {
             }
             None => Reply::Error(CtlError::NoSuchCapsule { id }),
         },
+        Request::RemoveImage { name } => remove_image(&name),
         // Served by the channel, which holds the upload.
         Request::UploadBegin { .. } | Request::UploadChunk { .. } | Request::UploadEnd => {
             Reply::Error(CtlError::BadRequest { why: String::from("an upload outside its channel") })
         }
+    }
+}
+
+/// Forgets uploaded image `name`; its RAM is freed once no capsule started
+/// from it is left (each keeps it to restart from).
+fn remove_image(name: &str) -> Reply {
+    if IMAGES.iter().any(|i| i.name == name) {
+        return Reply::Error(CtlError::Refused {
+            why: alloc::format!("{name} is bundled into the hypervisor; only uploaded images can be removed"),
+        });
+    }
+    match uploads::remove(name) {
+        Some(held) => {
+            // The capsules started from it hold the other references; the
+            // last one dropped gives its RAM back and says so.
+            if Arc::strong_count(&held) > 1 {
+                println!("[diosix] image {name} removed; its RAM goes back once the capsules started from it are gone");
+            }
+            Reply::Done
+        }
+        None => Reply::Error(CtlError::UnknownImage { name: name.into() }),
     }
 }
 
@@ -244,10 +259,10 @@ const UPLOADED_VCORES: u32 = 1;
 fn start(image: &str, name: Option<&str>, ram_mib: Option<u32>, vcores: Option<u32>) -> Reply {
     let bundled = IMAGES.iter().find(|i| i.name == image);
     let uploaded = uploads::find(image);
-    let (bytes, default_ram, default_vcores, args, origin): (&[u8], u32, u32, &str, Option<&'static Image>) =
+    let (bytes, default_ram, default_vcores, args, origin): (&[u8], u32, u32, &str, capsule::Origin) =
         match (bundled, &uploaded) {
-            (Some(i), _) => (i.bytes, i.ram_mib, i.vcores, i.bootargs, Some(i)),
-            (None, Some(h)) => (h.bytes(), UPLOADED_RAM_MIB, UPLOADED_VCORES, "", None),
+            (Some(i), _) => (i.bytes, i.ram_mib, i.vcores, i.bootargs, capsule::Origin::Bundled(i)),
+            (None, Some(h)) => (h.bytes(), UPLOADED_RAM_MIB, UPLOADED_VCORES, "", capsule::Origin::Uploaded(h.clone())),
             (None, None) => return Reply::Error(CtlError::UnknownImage { name: image.into() }),
         };
     let name = name.unwrap_or(image);
@@ -265,7 +280,7 @@ fn start(image: &str, name: Option<&str>, ram_mib: Option<u32>, vcores: Option<u
         vcores: vcores.unwrap_or(default_vcores) as usize,
         bootargs,
         boot: false,
-        origin,
+        origin: Some(origin),
         restarts: 0,
     };
     match capsule::create(&spec) {

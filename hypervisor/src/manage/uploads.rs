@@ -8,19 +8,22 @@
 //! so a too-big image is refused before any byte is sent; each chunk is
 //! checked against the declared size; at the end the image is parsed as
 //! a kernel (`payload::Kernel`), and refused, its RAM zeroed and given
-//! back, if it is not one for this hypervisor's width. Uploaded images
-//! stay (and keep their RAM) until the machine powers off; at most
-//! [`MAX_HELD`] of them.
+//! back, if it is not one for this hypervisor's width. At most
+//! [`MAX_HELD`] uploaded images are listed at once. One keeps its RAM
+//! until it is removed ([`remove`]) and no capsule started from it (which
+//! keeps it, to restart from) is left; then the RAM is zeroed and goes
+//! back to the pool.
 
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use ctl::CtlError;
-use memrange::Range;
+use memrange::{Range, Size};
 use payload::Kernel;
 
 use crate::run::capsule::{self, CapsuleError};
+use crate::run::console::println;
 use crate::arch::phys::Phys;
 use crate::boot::report::XLEN;
 
@@ -38,11 +41,27 @@ impl Held {
     /// The image's bytes.
     pub fn bytes(&self) -> &[u8] {
         let at = Phys::new(self.ram.start()).expect("held RAM was checked reachable when taken");
-        // SAFETY: `ram` came from the pool for this image alone and is
-        // never given back while the image is held; `len` bytes of it
-        // were written before the image was held, and nothing writes
-        // them after.
+        // SAFETY: `ram` came from the pool for this image alone and goes
+        // back only when the `Held` is dropped, which this borrow of it
+        // outlives; `len` bytes of it were written before the `Held` was
+        // made (by `Upload::chunk`, which no longer runs on it), and
+        // nothing writes them after.
         unsafe { core::slice::from_raw_parts(at.ptr::<u8>(), self.len as usize) }
+    }
+}
+
+impl AsRef<[u8]> for Held {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+impl Drop for Held {
+    /// Nothing lists it and no capsule keeps it (or it was refused): its
+    /// RAM is zeroed and goes back to the pool.
+    fn drop(&mut self) {
+        capsule::give_ram(self.ram);
+        println!("[diosix] image {}'s RAM ({}) is free again", self.name, Size(self.ram.size()));
     }
 }
 
@@ -56,6 +75,17 @@ pub fn held() -> Vec<Arc<Held>> {
 /// The uploaded image called `name`.
 pub fn find(name: &str) -> Option<Arc<Held>> {
     HELD.lock().iter().find(|h| h.name == name).cloned()
+}
+
+/// Takes uploaded image `name` off the list, so that it can no longer be
+/// started; its RAM goes back once the returned reference and those of
+/// the capsules started from it are dropped. `None` if there is no such
+/// image.
+pub fn remove(name: &str) -> Option<Arc<Held>> {
+    let mut held = HELD.lock();
+    let at = held.iter().position(|h| h.name == name)?;
+    // Dropped by the caller, after the lock: its RAM may go back then.
+    Some(held.remove(at))
 }
 
 /// An upload under way.
@@ -113,15 +143,13 @@ impl Upload {
     }
 
     /// Ends the upload: a complete, valid kernel is held under its name.
+    /// A refused image's RAM goes back as its `Held` is dropped.
     pub fn end(self) -> Result<Arc<Held>, CtlError> {
         let held = Held { name: self.name.clone(), ram: self.ram, len: self.received };
         if self.received != self.size {
-            let why = alloc::format!("{} of {} bytes arrived", self.received, self.size);
-            capsule::give_ram(self.ram);
-            return Err(CtlError::BadRequest { why });
+            return Err(CtlError::BadRequest { why: alloc::format!("{} of {} bytes arrived", self.received, self.size) });
         }
         if let Err(e) = Kernel::parse(held.bytes(), XLEN) {
-            capsule::give_ram(self.ram);
             return Err(CtlError::BadImage { name: self.name, why: e.to_string() });
         }
         let held = Arc::new(held);

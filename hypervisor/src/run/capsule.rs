@@ -55,8 +55,8 @@ pub struct Capsule {
     /// The boot capsule: its end is the machine's.
     pub boot: bool,
     dying: AtomicBool,
-    /// Where it came from, to start it again (bundled images only).
-    origin: Option<&'static Image>,
+    /// Where it came from, to start it again (none for the boot capsule).
+    origin: Option<Origin>,
     /// Times it was started again after dying.
     pub restarts: u32,
     /// Start it again once it is gone (set as it ends): NOT_AGAIN,
@@ -83,11 +83,6 @@ impl Capsule {
     /// How messages name it: "boot capsule", or "capsule 3 (web)".
     pub fn title(&self) -> String {
         if self.boot { String::from("boot capsule") } else { alloc::format!("capsule {} ({})", self.id, self.name) }
-    }
-
-    /// It has a bundled image to be started again from.
-    pub fn restartable(&self) -> bool {
-        self.origin.is_some()
     }
 
     pub fn is_dying(&self) -> bool {
@@ -202,6 +197,17 @@ pub fn bootargs(host: Option<&str>) -> String {
     }
 }
 
+/// The image a capsule was started from, kept to start it again.
+#[derive(Clone)]
+pub enum Origin {
+    /// Bundled into the executable; its manifest entry says what a death
+    /// does.
+    Bundled(&'static Image),
+    /// Sent by the boot capsule's manager: its RAM stays taken while a
+    /// capsule started from it is left, even once it is no longer listed.
+    Uploaded(Arc<dyn AsRef<[u8]> + Send + Sync>),
+}
+
 /// What a new capsule is to be.
 pub struct Spec<'a> {
     pub name: &'a str,
@@ -210,7 +216,7 @@ pub struct Spec<'a> {
     pub vcores: usize,
     pub bootargs: String,
     pub boot: bool,
-    pub origin: Option<&'static Image>,
+    pub origin: Option<Origin>,
     pub restarts: u32,
 }
 
@@ -273,7 +279,17 @@ pub fn create_boot(p: &Platform, host_tree: Range) -> Result<Arc<Capsule>, Capsu
 /// Creates the capsules the manifest marks to start at boot.
 pub fn autostart(images: &'static [Image]) {
     for image in images.iter().filter(|i| i.autostart) {
-        start_image(image, None, 0);
+        let spec = Spec {
+            name: image.name,
+            image: image.bytes,
+            ram_bytes: u64::from(image.ram_mib) << 20,
+            vcores: image.vcores as usize,
+            bootargs: args_or_default(image.bootargs),
+            boot: false,
+            origin: Some(Origin::Bundled(image)),
+            restarts: 0,
+        };
+        launch(&spec);
     }
 }
 
@@ -296,30 +312,31 @@ pub fn report_started(c: &Capsule) {
     );
 }
 
-/// Creates and starts a capsule from a bundled image, as the manifest
-/// says or, for a restart, as the capsule `like` was (its name, RAM and
-/// vcores); says how it went.
-fn start_image(image: &'static Image, like: Option<&Capsule>, restarts: u32) -> Option<Arc<Capsule>> {
-    let bootargs = args_or_default(image.bootargs);
-    let spec = Spec {
-        name: like.map_or(image.name, |c| c.name.as_str()),
-        image: image.bytes,
-        ram_bytes: like.map_or((image.ram_mib as u64) << 20, |c| c.ram.size()),
-        vcores: like.map_or(image.vcores as usize, |c| c.vcores.len()),
-        bootargs,
-        boot: false,
-        origin: Some(image),
-        restarts,
+/// Starts capsule `like` again from `origin`, with its name, RAM and
+/// vcores.
+fn start_again(like: &Capsule, origin: &Origin, restarts: u32) {
+    let (image, args): (&[u8], &str) = match origin {
+        Origin::Bundled(i) => (i.bytes, i.bootargs),
+        Origin::Uploaded(held) => (held.as_ref().as_ref(), ""),
     };
-    match create(&spec) {
-        Ok(c) => {
-            report_started(&c);
-            Some(c)
-        }
-        Err(e) => {
-            println!("[diosix] cannot start capsule {}: {e}", image.name);
-            None
-        }
+    launch(&Spec {
+        name: &like.name,
+        image,
+        ram_bytes: like.ram.size(),
+        vcores: like.vcores.len(),
+        bootargs: args_or_default(args),
+        boot: false,
+        origin: Some(origin.clone()),
+        restarts,
+    });
+}
+
+/// Creates and starts a capsule the hypervisor itself decided on (at
+/// boot, or again after it ended); says how it went.
+fn launch(spec: &Spec) {
+    match create(spec) {
+        Ok(c) => report_started(&c),
+        Err(e) => println!("[diosix] cannot start capsule {}: {e}", spec.name),
     }
 }
 
@@ -412,7 +429,7 @@ fn load(spec: &Spec, kernel: &Kernel, ram: Range, info: &MachineInfo) -> Result<
         tree: plan.tree,
         boot: spec.boot,
         dying: AtomicBool::new(false),
-        origin: spec.origin,
+        origin: spec.origin.clone(),
         restarts: spec.restarts,
         again: AtomicU32::new(NOT_AGAIN),
         last_poll: Ticks::new(0),
@@ -484,18 +501,19 @@ pub fn end(c: &Arc<Capsule>, how: Ending) {
             NOT_AGAIN
         }
         Ending::Reboot { .. } => {
-            println!("\n[diosix] capsule {} ({}) asked for a reboot: starting it again", c.id, c.name);
+            // Asked for by the capsule (SBI reset) or its manager (restart).
+            println!("\n[diosix] capsule {} ({}) reboots: starting it again", c.id, c.name);
             AFTER_REBOOT
         }
         Ending::Died(why) => {
             let secs = clint::mtime().saturating_sub(c.created_at) / crate::run::timer::hz();
             println!("\n[diosix] capsule {} ({}) died after {secs} s: {why}", c.id, c.name);
             match c.origin {
-                Some(i) if i.on_death == OnDeath::Restart && c.restarts < i.restart_limit => {
+                Some(Origin::Bundled(i)) if i.on_death == OnDeath::Restart && c.restarts < i.restart_limit => {
                     println!("[diosix] restarting {} (restart {} of {})", c.name, c.restarts + 1, i.restart_limit);
                     AFTER_DEATH
                 }
-                Some(i) if i.on_death == OnDeath::Restart => {
+                Some(Origin::Bundled(i)) if i.on_death == OnDeath::Restart => {
                     println!("[diosix] {} reached its restart limit ({}); it stays stopped", c.name, i.restart_limit);
                     NOT_AGAIN
                 }
@@ -539,9 +557,9 @@ impl Drop for Capsule {
             Size(free)
         );
         let again = self.again.load(Ordering::SeqCst);
-        if let Some(image) = self.origin.filter(|_| again != NOT_AGAIN) {
+        if let Some(origin) = self.origin.as_ref().filter(|_| again != NOT_AGAIN) {
             // A reboot it asked for is not a death: it does not count.
-            start_image(image, Some(self), self.restarts + u32::from(again == AFTER_DEATH));
+            start_again(self, origin, self.restarts + u32::from(again == AFTER_DEATH));
         }
     }
 }

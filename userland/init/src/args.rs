@@ -182,6 +182,14 @@ pub fn id(command: &'static str, args: &[&str]) -> Result<u32, ArgError> {
     }
 }
 
+/// The one argument of `remove <image>`.
+pub fn image(command: &'static str, args: &[&str]) -> Result<String, ArgError> {
+    match args {
+        [name] => Ok((*name).into()),
+        _ => Err(ArgError::Usage(command, "<image>")),
+    }
+}
+
 /// No arguments, for `images` and `capsules`.
 pub fn none(command: &'static str, args: &[&str]) -> Result<(), ArgError> {
     match args {

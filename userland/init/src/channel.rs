@@ -243,7 +243,8 @@ fn answers(request: &Request, reply: &Reply) -> bool {
                     | Request::Focus { .. }
                     | Request::UploadBegin { .. }
                     | Request::UploadChunk { .. }
-                    | Request::UploadEnd,
+                    | Request::UploadEnd
+                    | Request::RemoveImage { .. },
                 Reply::Done
             )
     )
@@ -260,6 +261,7 @@ fn request_name(request: &Request) -> &'static str {
         Request::Focus { .. } => "console",
         Request::Output { .. } => "output",
         Request::UploadBegin { .. } | Request::UploadChunk { .. } | Request::UploadEnd => "upload",
+        Request::RemoveImage { .. } => "remove",
     }
 }
 
@@ -486,6 +488,7 @@ mod tests {
             Request::Restart { id: 1 },
             Request::Focus { id: 1 },
             Request::UploadEnd,
+            Request::RemoveImage { name: "up".into() },
         ];
         for r in done {
             assert!(answers(&r, &Reply::Done));

@@ -116,6 +116,12 @@ pub const COMMANDS: &[Command] = &[
         run: crate::upload::upload,
     },
     Command {
+        name: "remove",
+        args: "<image>",
+        help: "remove an uploaded image (its RAM is freed once no capsule uses it)",
+        run: manager::remove,
+    },
+    Command {
         name: "sh",
         args: "",
         help: "run /bin/sh, if installed",

@@ -65,6 +65,17 @@ pub fn restart(os: &mut dyn Os, a: &[&str]) {
     );
 }
 
+/// `remove <image>`: an uploaded image goes; its RAM comes back once no
+/// capsule started from it is left.
+pub fn remove(os: &mut dyn Os, a: &[&str]) {
+    let Some(name) = checked(os, args::image("remove", a)) else {
+        return;
+    };
+    if let Some(Reply::Done) = ask(os, &Request::RemoveImage { name: name.clone() }) {
+        writeln!(Out(os), "removed image {}", clean(&name)).ok();
+    }
+}
+
 pub fn console(os: &mut dyn Os, a: &[&str]) {
     on_done(
         os,
@@ -286,6 +297,16 @@ mod tests {
     }
 
     #[test]
+    fn remove_names_the_image_and_says_it_went() {
+        let mut os = answering([Reply::Done]);
+        assert_eq!(run(&mut os, "remove up"), "removed image up\n");
+        assert_eq!(
+            os.hv().asked(),
+            [Request::RemoveImage { name: "up".into() }]
+        );
+    }
+
+    #[test]
     fn output_shows_the_bytes_harmlessly() {
         let mut os = answering([
             Reply::Output(b"login: \x1b[2Jroot\r\n\tok\x07\xff\n".to_vec()),
@@ -351,6 +372,7 @@ mod tests {
             "restart 1",
             "console 1",
             "output 1",
+            "remove up",
         ];
         for e in every_ctl_error() {
             let sentence = format!("{e}\n");
@@ -390,6 +412,8 @@ mod tests {
             ("output 0x10", "The capsule id \"0x10\" is not a number.\n"),
             ("images all", "usage: images\n"),
             ("capsules -l", "usage: capsules\n"),
+            ("remove", "usage: remove <image>\n"),
+            ("remove a b", "usage: remove <image>\n"),
         ];
         let mut os = FakeOs::new();
         os.control_port();
@@ -414,6 +438,7 @@ mod tests {
             "restart 1",
             "console 1",
             "output 1",
+            "remove up",
         ] {
             assert_eq!(run(&mut os, line), NEEDS, "{line}");
         }

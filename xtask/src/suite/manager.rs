@@ -27,7 +27,7 @@ pub fn cases(t: Target) -> Vec<Case> {
     let a = t.arch();
     vec![
         case(format!("{a}: manager: the boot capsule's autostart file brings up two capsules with no typing; built for 3 capsules, a fourth is refused"), move || autostart(t)),
-        case(format!("{a}: manager: at the boot capsule's prompt, list images, start, list, switch console, show output, stop (RAM back), upload and start an image file; refusals are sentences"), move || manage(t)),
+        case(format!("{a}: manager: at the boot capsule's prompt, list images, start, list, switch console, show output, stop (RAM back), upload an image file, start and restart a capsule from it, remove it (RAM back); refusals are sentences"), move || manage(t)),
     ]
 }
 
@@ -87,6 +87,16 @@ fn command(vm: &mut Running, line: &str, needle: &str) -> Result<String> {
     Ok(vm.transcript().get(from..).unwrap_or_default().to_string())
 }
 
+/// Waits until `needle` has appeared `n` times in the whole output.
+fn wait_count(vm: &mut Running, needle: &str, n: usize, timeout: Duration) -> Result<()> {
+    let deadline = std::time::Instant::now() + timeout;
+    while vm.transcript().matches(needle).count() < n {
+        ensure!(std::time::Instant::now() < deadline, "{needle:?} did not appear {n} times within {timeout:?}\n{}", vm.transcript());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
 /// The MiB free that a refusal for 4 GiB reports.
 fn free_mib(vm: &mut Running) -> Result<String> {
     vm.send("start web ram=4G\r")?;
@@ -137,10 +147,25 @@ fn manage(t: Target) -> Result<()> {
     command(&mut vm, "images", "uploaded")?;
     command(&mut vm, "start up ram=64M", "started capsule 5 (up)")?;
     vm.wait_all(&["[up] type 'help'"], BOOT_TIMEOUT)?;
-    command(&mut vm, "restart 5", "The hypervisor refused: capsule 5 was started from an uploaded image")?;
+    // It restarts from the uploaded image (under a new id), and keeps the
+    // image once it is removed; the image's RAM comes back with its end.
+    command(&mut vm, "restart 5", "restarted capsule 5")?;
+    vm.wait_all(&["capsule 5 (up) is gone after", "[diosix] capsule 6 (up) started"], REPLY_TIMEOUT)?;
+    wait_count(&mut vm, "[up] type 'help'", 2, BOOT_TIMEOUT)?;
+    command(&mut vm, "remove up", "removed image up")?;
+    vm.wait_all(&["[diosix] image up removed; its RAM goes back once the capsules started from it are gone"], REPLY_TIMEOUT)?;
+    let listed = command(&mut vm, "images", "bundled")?;
+    ensure!(!listed.contains("uploaded"), "the removed image is still listed\n{listed}");
+    command(&mut vm, "start up", "There is no image called \"up\".")?;
+    command(&mut vm, "remove up", "There is no image called \"up\".")?;
+    command(&mut vm, "remove web", "The hypervisor refused: web is bundled into the hypervisor")?;
+    command(&mut vm, "stop 6", "stopped capsule 6")?;
+    vm.wait_all(&["capsule 6 (up) is gone after", "[diosix] image up's RAM ("], REPLY_TIMEOUT)?;
+    let end = free_mib(&mut vm)?;
+    ensure!(end == before, "{before} was free before the upload and {end} after its image and capsule went");
     // A bundled one restarts: it goes and comes back under a new id.
     command(&mut vm, "restart 2", "restarted capsule 2")?;
-    vm.wait_all(&["(auto1) is gone after", "[diosix] capsule 6 (auto1) started"], REPLY_TIMEOUT)?;
+    vm.wait_all(&["(auto1) is gone after", "[diosix] capsule 7 (auto1) started"], REPLY_TIMEOUT)?;
     poweroff(vm, REPLY_TIMEOUT)
 }
 
