@@ -274,6 +274,7 @@ fn start(image: &str, name: Option<&str>, ram_mib: Option<u32>, vcores: Option<u
     }
     let bootargs = capsule::args_or_default(args);
     let spec = Spec {
+        id: None,
         name,
         image: bytes,
         ram_bytes: u64::from(ram_mib.unwrap_or(default_ram)) << 20,

@@ -42,7 +42,8 @@ pub const MAX_VCORES: usize = 16;
 
 /// A capsule: what the hypervisor enforces for it.
 pub struct Capsule {
-    /// Never reused while the hypervisor runs.
+    /// Never given to another capsule while the hypervisor runs; a
+    /// restarted capsule keeps its own.
     pub id: u32,
     pub name: String,
     pub ram: Range,
@@ -210,6 +211,8 @@ pub enum Origin {
 
 /// What a new capsule is to be.
 pub struct Spec<'a> {
+    /// `None` for a new capsule; a restarted one keeps its id.
+    pub id: Option<u32>,
     pub name: &'a str,
     pub image: &'a [u8],
     pub ram_bytes: u64,
@@ -249,6 +252,7 @@ pub fn create_boot(p: &Platform, host_tree: Range) -> Result<Arc<Capsule>, Capsu
 
     let vcores = if VCORES == 0 { online.len().min(MAX_VCORES) } else { VCORES as usize };
     let spec = Spec {
+        id: None,
         name: "boot",
         image: supervisor::bytes(),
         ram_bytes: RAM_MIB << 20,
@@ -280,6 +284,7 @@ pub fn create_boot(p: &Platform, host_tree: Range) -> Result<Arc<Capsule>, Capsu
 pub fn autostart(images: &'static [Image]) {
     for image in images.iter().filter(|i| i.autostart) {
         let spec = Spec {
+            id: None,
             name: image.name,
             image: image.bytes,
             ram_bytes: u64::from(image.ram_mib) << 20,
@@ -312,14 +317,15 @@ pub fn report_started(c: &Capsule) {
     );
 }
 
-/// Starts capsule `like` again from `origin`, with its name, RAM and
-/// vcores.
+/// Starts capsule `like` again from `origin`, with its id, name, RAM and
+/// vcores (it is gone: nothing else has that id).
 fn start_again(like: &Capsule, origin: &Origin, restarts: u32) {
     let (image, args): (&[u8], &str) = match origin {
         Origin::Bundled(i) => (i.bytes, i.bootargs),
         Origin::Uploaded(held) => (held.as_ref().as_ref(), ""),
     };
     launch(&Spec {
+        id: Some(like.id),
         name: &like.name,
         image,
         ram_bytes: like.ram.size(),
@@ -420,7 +426,7 @@ fn load(spec: &Spec, kernel: &Kernel, ram: Range, info: &MachineInfo) -> Result<
     }
     let ids: Vec<usize> = (0..spec.vcores).collect();
     let c = Arc::new(Capsule {
-        id: NEXT_ID.fetch_add(1, Ordering::SeqCst),
+        id: spec.id.unwrap_or_else(|| NEXT_ID.fetch_add(1, Ordering::SeqCst)),
         name: String::from(spec.name),
         ram,
         harts: HartSet::from_ids(&ids),

@@ -312,6 +312,9 @@ fn crash(t: Target) -> Result<()> {
     // really checks what the last one dirtied.
     let rams: Vec<&str> = out.lines().filter_map(|l| l.split_once("(crasher) started: ram ").map(|(_, r)| r)).collect();
     ensure!(rams.len() == 3 && rams.iter().all(|r| *r == rams[0]), "the restarts did not reuse the crasher's RAM: {rams:?}\n{out}");
+    // And its id: a restarted capsule is the same capsule to its user.
+    let ids: Vec<&str> = out.lines().filter_map(|l| l.split_once(" (crasher) started").map(|(c, _)| c)).collect();
+    ensure!(ids.len() == 3 && ids.iter().all(|i| *i == ids[0]), "the restarts did not keep the crasher's id: {ids:?}\n{out}");
     Ok(())
 }
 

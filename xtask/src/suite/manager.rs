@@ -147,10 +147,11 @@ fn manage(t: Target) -> Result<()> {
     command(&mut vm, "images", "uploaded")?;
     command(&mut vm, "start up ram=64M", "started capsule 5 (up)")?;
     vm.wait_all(&["[up] type 'help'"], BOOT_TIMEOUT)?;
-    // It restarts from the uploaded image (under a new id), and keeps the
+    // It restarts from the uploaded image, under its id, and keeps the
     // image once it is removed; the image's RAM comes back with its end.
     command(&mut vm, "restart 5", "restarted capsule 5")?;
-    vm.wait_all(&["capsule 5 (up) is gone after", "[diosix] capsule 6 (up) started"], REPLY_TIMEOUT)?;
+    vm.wait_all(&["capsule 5 (up) is gone after"], REPLY_TIMEOUT)?;
+    wait_count(&mut vm, "[diosix] capsule 5 (up) started", 2, REPLY_TIMEOUT)?;
     wait_count(&mut vm, "[up] type 'help'", 2, BOOT_TIMEOUT)?;
     command(&mut vm, "remove up", "removed image up")?;
     vm.wait_all(&["[diosix] image up removed; its RAM goes back once the capsules started from it are gone"], REPLY_TIMEOUT)?;
@@ -159,13 +160,17 @@ fn manage(t: Target) -> Result<()> {
     command(&mut vm, "start up", "There is no image called \"up\".")?;
     command(&mut vm, "remove up", "There is no image called \"up\".")?;
     command(&mut vm, "remove web", "The hypervisor refused: web is bundled into the hypervisor")?;
-    command(&mut vm, "stop 6", "stopped capsule 6")?;
-    vm.wait_all(&["capsule 6 (up) is gone after", "[diosix] image up's RAM ("], REPLY_TIMEOUT)?;
+    command(&mut vm, "stop 5", "stopped capsule 5")?;
+    wait_count(&mut vm, "capsule 5 (up) is gone after", 2, REPLY_TIMEOUT)?;
+    vm.wait_all(&["[diosix] image up's RAM ("], REPLY_TIMEOUT)?;
     let end = free_mib(&mut vm)?;
     ensure!(end == before, "{before} was free before the upload and {end} after its image and capsule went");
-    // A bundled one restarts: it goes and comes back under a new id.
+    // A bundled one restarts too, under its id.
     command(&mut vm, "restart 2", "restarted capsule 2")?;
-    vm.wait_all(&["(auto1) is gone after", "[diosix] capsule 7 (auto1) started"], REPLY_TIMEOUT)?;
+    vm.wait_all(&["(auto1) is gone after"], REPLY_TIMEOUT)?;
+    wait_count(&mut vm, "[diosix] capsule 2 (auto1) started", 2, REPLY_TIMEOUT)?;
+    let listed = command(&mut vm, "capsules", "auto1")?;
+    ensure!(listed.lines().any(|l| l.split_whitespace().skip_while(|w| w.starts_with('[')).take(2).eq(["2", "auto1"])), "auto1 is not listed as capsule 2 after its restart\n{listed}");
     poweroff(vm, REPLY_TIMEOUT)
 }
 
