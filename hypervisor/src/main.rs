@@ -11,6 +11,8 @@ extern crate alloc;
 
 // The layers, from the hart up (docs/capsules.md has the tour).
 #[cfg(target_os = "none")]
+mod built;
+#[cfg(target_os = "none")]
 mod arch;
 #[cfg(target_os = "none")]
 mod platform;

@@ -88,6 +88,39 @@ pub const HSTATUS_SPVP: usize = 1 << 8;
 /// misa's H bit.
 pub const MISA_H: usize = 1 << (b'h' - b'a');
 
+/// True if this hart has the H extension. Read from misa each time (one
+/// CSR read on a path that is rare), so a board whose harts differ is
+/// handled per hart.
+pub fn has_h() -> bool {
+    misa::read() & MISA_H != 0
+}
+
+/// cycle, time and instret readable from S-mode (mcounteren) and, as
+/// firmware such as OpenSBI leaves it for Linux, from U-mode (scounteren):
+/// the vDSO's clock_gettime reads `time` in user space, and a program
+/// that does so dies of SIGILL if scounteren.TM is clear.
+pub const COUNTERS: usize = 0b111;
+
+/// Writes this hart's `stimecmp` (Sstc): the S timer interrupt is pending
+/// from `deadline` on. On rv32 the low half goes to all-ones first, so no
+/// mix of old and new halves lies in the past.
+pub fn set_stimecmp(deadline: u64) {
+    #[cfg(target_arch = "riscv64")]
+    stimecmp::write(deadline as usize);
+    #[cfg(target_arch = "riscv32")]
+    {
+        stimecmp::write(usize::MAX);
+        stimecmph::write((deadline >> 32) as usize);
+        stimecmp::write(deadline as usize);
+    }
+}
+
+/// No S timer interrupt from `stimecmp` (a hart with Sstc, as it starts
+/// or as a vcore leaves it).
+pub fn clear_stimecmp() {
+    set_stimecmp(u64::MAX);
+}
+
 /// mstatus's MPV and GVA bits, wherever this target keeps them.
 pub fn mstatus_high() -> u64 {
     #[cfg(target_arch = "riscv64")]

@@ -11,7 +11,7 @@
 
 use core::arch::global_asm;
 
-use crate::run::capsule::Capsule;
+use memrange::Range;
 
 /// A vcore's registers while the hypervisor handles its trap.
 #[repr(C)]
@@ -128,10 +128,15 @@ pub fn enter(ctx: &mut Context) -> ! {
     unsafe { enter_guest_asm(ctx) }
 }
 
-/// Copies `buf.len()` bytes of capsule `c`'s RAM at `addr` into `buf`;
-/// false (and nothing read) unless they all lie in its RAM.
-pub fn read(c: &Capsule, addr: u64, buf: &mut [u8]) -> bool {
-    if !c.owns(addr, buf.len() as u64) {
+/// True if `addr..addr+len` lies inside `ram`.
+fn inside(ram: Range, addr: u64, len: u64) -> bool {
+    Range::new(addr, len.max(1)).is_ok_and(|r| ram.contains_range(&r))
+}
+
+/// Copies `buf.len()` bytes of a capsule's RAM (`ram`) at `addr` into
+/// `buf`; false (and nothing read) unless they all lie in it.
+pub fn read(ram: Range, addr: u64, buf: &mut [u8]) -> bool {
+    if !inside(ram, addr, buf.len() as u64) {
         return false;
     }
     for (i, b) in buf.iter_mut().enumerate() {
@@ -144,10 +149,10 @@ pub fn read(c: &Capsule, addr: u64, buf: &mut [u8]) -> bool {
     true
 }
 
-/// Copies `data` into capsule `c`'s RAM at `addr`; false (and nothing
-/// written) unless it all lies in its RAM.
-pub fn write(c: &Capsule, addr: u64, data: &[u8]) -> bool {
-    if !c.owns(addr, data.len() as u64) {
+/// Copies `data` into a capsule's RAM (`ram`) at `addr`; false (and
+/// nothing written) unless it all lies in it.
+pub fn write(ram: Range, addr: u64, data: &[u8]) -> bool {
+    if !inside(ram, addr, data.len() as u64) {
         return false;
     }
     for (i, b) in data.iter().enumerate() {
@@ -157,12 +162,13 @@ pub fn write(c: &Capsule, addr: u64, data: &[u8]) -> bool {
     true
 }
 
-/// Capsule `c`'s RAM as the page-table walker (`insn::walk`) and the
+/// A capsule's RAM as the page-table walker (`insn::walk`) and the
 /// virtio devices (`vdev::virtio`) read and write it: every access is
 /// bounds-checked by [`read`] and [`write`].
-pub struct CapsuleRam<'a>(pub &'a Capsule);
+#[derive(Clone, Copy)]
+pub struct CapsuleRam(pub Range);
 
-impl insn::walk::GuestMemory for CapsuleRam<'_> {
+impl insn::walk::GuestMemory for CapsuleRam {
     fn read_u64(&self, addr: u64) -> Option<u64> {
         let mut b = [0u8; 8];
         read(self.0, addr, &mut b).then(|| u64::from_le_bytes(b))
@@ -173,7 +179,7 @@ impl insn::walk::GuestMemory for CapsuleRam<'_> {
     }
 }
 
-impl vdev::virtio::GuestRam for CapsuleRam<'_> {
+impl vdev::virtio::GuestRam for CapsuleRam {
     fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
         read(self.0, addr, buf)
     }

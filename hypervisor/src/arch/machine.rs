@@ -298,9 +298,9 @@ pub fn init_hart() -> Result<(), StateError> {
         }
         note_fpu(hart);
         crate::arch::vector::probe(hart);
-        if envcfg.present != 0 && crate::boot::settings::OFFER_SSTC && enable_sstc() && hart < usize::BITS as usize {
+        if envcfg.present != 0 && crate::built::settings::OFFER_SSTC && enable_sstc() && hart < usize::BITS as usize {
             if diosix_probe_stimecmp().present != 0 {
-                crate::run::timer::clear_stimecmp();
+                csr::clear_stimecmp();
                 SSTC.fetch_or(1 << hart, Ordering::Relaxed);
             } else {
                 disable_sstc();

@@ -16,3 +16,9 @@ pub mod phys;
 pub mod sstate;
 pub mod trap;
 pub mod vector;
+
+/// The width of this hypervisor's harts, and so of the kernels it runs.
+#[cfg(target_arch = "riscv64")]
+pub const XLEN: payload::Xlen = payload::Xlen::Rv64;
+#[cfg(target_arch = "riscv32")]
+pub const XLEN: payload::Xlen = payload::Xlen::Rv32;

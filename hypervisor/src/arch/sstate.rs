@@ -63,7 +63,7 @@ impl SState {
             scause: 0,
             stval: 0,
             satp: 0,
-            scounteren: crate::run::vcore::COUNTERS,
+            scounteren: csr::COUNTERS,
             senvcfg: 0,
             mpp: csr::MPP_S,
             fp: FpRegs::ZERO,
@@ -89,7 +89,7 @@ impl SState {
             self.senvcfg = csr::senvcfg::read();
         }
         self.mpp = csr::mstatus::read() & csr::MPP_MASK;
-        if crate::run::reflect::has_h() {
+        if csr::has_h() {
             self.h.save();
             if machine::has_htimedelta(hart) {
                 self.h.htimedelta = hstate::save_timedelta();
@@ -134,7 +134,7 @@ impl SState {
         }
         csr::mstatus::clear(csr::MPP_MASK);
         csr::mstatus::set(self.mpp);
-        if crate::run::reflect::has_h() {
+        if csr::has_h() {
             self.h.load();
             if machine::has_htimedelta(hart) {
                 hstate::load_timedelta(self.h.htimedelta);

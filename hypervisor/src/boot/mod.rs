@@ -1,26 +1,23 @@
 //! Bringing the system up: the boot hart reads the device tree, prints the
-//! boot report and (until the boot capsule runs) powers off; the other
-//! harts check in and wait. Its modules: the boot report, the harts'
-//! check-in, the build-time settings, and what is built into this
-//! executable (the boot capsule's kernel, the bundled images).
+//! boot report, creates the boot capsule (and those the manifest starts)
+//! and lets the other harts, which checked in and waited, run vcores. Its modules: the boot report and the harts'
+//! check-in. What the build put into the executable is in `built`.
 
 pub mod harts;
 pub mod report;
-pub mod settings;
-pub mod storage;
-pub mod supervisor;
+
+use alloc::vec::Vec;
 
 use devtree::{Console, Fdt, Platform};
 use memrange::Range;
 
-use crate::run::console::{self, println};
 use crate::arch::phys::Phys;
-use crate::{
-    arch::{cpu, heap, layout, machine},
-    platform::{clint, power},
-    isolation::pmp,
-    run::{capsule, sched, timer},
-};
+use crate::arch::{cpu, heap, layout, machine};
+use crate::built::{storage, supervisor};
+use crate::isolation::pmp;
+use crate::platform::{clint, power};
+use crate::run::console::{self, println};
+use crate::run::{capsule, sched, timer};
 
 /// Why a hart whose timer compare register fails its check is left out.
 const TIMER_BROKEN: &str = "its timer does not work (a deadline in the future or the past does not show in \
@@ -111,7 +108,8 @@ pub extern "C" fn boot_main(hart: usize, dtb: usize) -> ! {
     }
     timer::init(platform.timebase_hz.unwrap_or(10_000_000));
     sched::init();
-    if let Err(e) = capsule::create_boot(&platform, tree) {
+    let online: Vec<usize> = platform.usable_harts().map(|h| h.id as usize).filter(|&id| harts::is_online(id)).collect();
+    if let Err(e) = capsule::create_boot(&platform, &online, tree) {
         println!("[diosix] cannot create the boot capsule: {e}");
         power::exit(2)
     }

@@ -9,13 +9,10 @@ use devtree::{Console, Hart, Platform, PowerOff, PowerOffKind};
 use memrange::Size;
 use payload::{Format, Kernel, Xlen};
 
+use crate::arch::{XLEN, layout, machine, vector};
+use crate::boot::harts;
+use crate::built::{settings, storage, supervisor};
 use crate::run::console::println;
-use crate::{arch::{layout, machine, vector}, boot::{harts, settings, storage, supervisor}};
-
-#[cfg(target_arch = "riscv64")]
-pub const XLEN: Xlen = Xlen::Rv64;
-#[cfg(target_arch = "riscv32")]
-pub const XLEN: Xlen = Xlen::Rv32;
 
 /// The target triple this hypervisor was built for.
 pub const TARGET: &str = match supervisor::ARCH.as_bytes() {

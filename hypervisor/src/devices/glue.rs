@@ -102,7 +102,7 @@ impl Devices {
     }
 
     fn virtio(&self, c: &Arc<Capsule>, offset: u64, width: u8, store: Store) -> Result<u64, AccessError> {
-        let mem = CapsuleRam(c);
+        let mem = CapsuleRam(c.ram);
         let (result, output, requests, broken, closed) = {
             let mut v = self.virtio.lock();
             let was_broken = v.broken().is_some();
@@ -221,7 +221,7 @@ pub fn deliver_input() {
             let mut buf = [0u8; 256];
             let room = v.input_room(CONSOLE_PORT).min(buf.len());
             let n = console::capsule_input(&c, &mut buf[..room]);
-            v.push_input(&CapsuleRam(&c), CONSOLE_PORT, &buf[..n]);
+            v.push_input(&CapsuleRam(c.ram), CONSOLE_PORT, &buf[..n]);
             v.interrupt()
         };
         set_line(&c, VIRTIO_CONSOLE_IRQ, line);

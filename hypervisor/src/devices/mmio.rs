@@ -27,7 +27,7 @@ use vdev::map::{self, DeviceKind};
 
 use crate::run::capsule::Capsule;
 use crate::arch::guest::{self, CapsuleRam, Context};
-use crate::{arch::csr, run::reflect};
+use crate::arch::csr;
 
 const LOAD_FAULT: usize = 5;
 const STORE_FAULT: usize = 7;
@@ -73,11 +73,11 @@ pub fn emulate(c: &Arc<Capsule>, ctx: &mut Context, cause: usize) -> Result<(), 
     if cause != LOAD_FAULT && cause != STORE_FAULT {
         return Err(NotEmulated::NotDevice);
     }
-    if reflect::has_h() && csr::mstatus_high() & csr::MPV_HIGH != 0 {
+    if csr::has_h() && csr::mstatus_high() & csr::MPV_HIGH != 0 {
         // From the capsule's own guest: its addresses are two stages away.
         return Err(NotEmulated::NotDevice);
     }
-    let ram = CapsuleRam(c);
+    let ram = CapsuleRam(c.ram);
     let satp = csr::satp::read() as u64;
     let insn = fetch(&ram, satp, ctx.pc as u64).map_err(|e| NotEmulated::Refused(Refusal::Fetch(e)))?;
     let access = decode_access(insn, XLEN32)

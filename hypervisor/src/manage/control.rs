@@ -17,13 +17,13 @@ use ctl::{CapsuleInfo, CapsuleState, CtlError, Decoder, ImageInfo, ImageKind, Or
 
 use crate::run::capsule::{self, Capsule, CapsuleError, Ending, Spec};
 use crate::run::console::{self, println};
-use crate::boot::storage::IMAGES;
+use crate::built::storage::IMAGES;
 use crate::manage::uploads::{self, Upload};
 use memrange::Size;
 use crate::{platform::clint, run::timer};
 
 /// Most capsules alive at once, the boot capsule included.
-const MAX_CAPSULES: usize = crate::boot::settings::MAX_CAPSULES as usize;
+const MAX_CAPSULES: usize = crate::built::settings::MAX_CAPSULES as usize;
 
 /// One boot capsule's end of the channel: what it sent that does not yet
 /// make a whole frame.

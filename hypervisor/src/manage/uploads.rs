@@ -25,7 +25,7 @@ use payload::Kernel;
 use crate::run::capsule::{self, CapsuleError};
 use crate::run::console::println;
 use crate::arch::phys::Phys;
-use crate::boot::report::XLEN;
+use crate::arch::XLEN;
 
 /// Most uploaded images held at once.
 pub const MAX_HELD: usize = 8;

@@ -20,22 +20,19 @@ use memrange::{Range, Size};
 use payload::Kernel;
 use sbi::HartSet;
 
-use crate::run::console::{force_println, println};
 use crate::arch::layout::{self, MAX_HARTS};
 use crate::arch::phys::{self, Phys};
-use crate::boot::report::XLEN;
-use crate::boot::storage::{Image, OnDeath};
-use crate::run::vcore::{self, Resume, Ticks, Vcore};
-use crate::devices::glue::Devices;
-use crate::{
-    arch::machine,
-    platform::{clint, power},
-    run::{console, mailbox, sched},
-    boot::{harts, supervisor},
+use crate::arch::{XLEN, machine};
+use crate::built::settings::{
+    BOOT_CAPSULE_ARGS as BOOTARGS, BOOT_CAPSULE_MIB as RAM_MIB, BOOT_CAPSULE_VCORES as VCORES, WATCHDOG_SECONDS,
 };
-
-use crate::boot::settings::{BOOT_CAPSULE_ARGS as BOOTARGS, BOOT_CAPSULE_MIB as RAM_MIB, BOOT_CAPSULE_VCORES as VCORES};
-use crate::boot::settings::WATCHDOG_SECONDS;
+use crate::built::storage::{Image, OnDeath};
+use crate::built::supervisor;
+use crate::devices::glue::Devices;
+use crate::platform::{clint, power};
+use crate::run::console::{self, force_println, println};
+use crate::run::vcore::{self, Resume, Ticks, Vcore};
+use crate::run::{mailbox, sched};
 
 /// Most vcores a capsule may have (Linux's NR_CPUS in our kernels).
 pub const MAX_VCORES: usize = 16;
@@ -224,13 +221,10 @@ pub struct Spec<'a> {
 }
 
 /// Sets up the RAM pool and the machine facts capsules are made from,
-/// then creates the boot capsule.
-pub fn create_boot(p: &Platform, host_tree: Range) -> Result<Arc<Capsule>, CapsuleError> {
-    let online: Vec<usize> = p
-        .usable_harts()
-        .map(|h| h.id as usize)
-        .filter(|&id| id < MAX_HARTS && harts::is_online(id))
-        .collect();
+/// then creates the boot capsule, whose vcores run on the `online` harts
+/// (those that checked in).
+pub fn create_boot(p: &Platform, online: &[usize], host_tree: Range) -> Result<Arc<Capsule>, CapsuleError> {
+    let online: Vec<usize> = online.iter().copied().filter(|&id| id < MAX_HARTS).collect();
     let first = online.iter().min().copied().ok_or(CapsuleError::NoHart)?;
     let h = p.harts.iter().find(|h| h.id as usize == first).ok_or(CapsuleError::NoHart)?;
     // Sstc only if every hart a vcore may run on has it turned on.

@@ -20,7 +20,7 @@ use devtree::{Console, UartKind};
 use conmux::{Hold, Mux, Source};
 
 use crate::run::capsule::Capsule;
-use crate::boot::settings::CONSOLE_COLOUR as COLOUR;
+use crate::built::settings::CONSOLE_COLOUR as COLOUR;
 use crate::platform::uart_ns16550::Regs;
 use crate::{arch::machine, platform::{htif, uart_sifive}};
 

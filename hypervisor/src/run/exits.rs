@@ -46,10 +46,10 @@ const WFI: usize = 0x1050_0073;
 pub fn prepare_hart(hart: usize) {
     csr::medeleg::write(DELEGATED_EXCEPTIONS);
     csr::mideleg::write(DELEGATED_INTERRUPTS);
-    csr::mcounteren::write(vcore::COUNTERS);
+    csr::mcounteren::write(csr::COUNTERS);
     csr::mip::clear(csr::STIP | csr::SSIP);
     if machine::has_sstc(hart) {
-        timer::clear_stimecmp();
+        csr::clear_stimecmp();
     }
     csr::mstatus::clear(csr::MPRV | csr::TVM | csr::TSR | csr::MPP_MASK);
     csr::mstatus::set(csr::TW | csr::MPP_S);

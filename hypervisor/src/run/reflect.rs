@@ -12,13 +12,6 @@
 use crate::arch::csr;
 use crate::arch::guest::Context;
 
-/// True if this hart has the H extension. Read from misa each time (one
-/// CSR read on a path that is rare), so a board whose harts differ is
-/// handled per hart.
-pub fn has_h() -> bool {
-    csr::misa::read() & csr::MISA_H != 0
-}
-
 /// Why a trap cannot be delivered to the capsule's kernel.
 pub enum NoHandler {
     /// stvec is zero, or the trap happened at the handler itself (a loop).
@@ -37,7 +30,7 @@ pub fn to_supervisor(ctx: &mut Context, cause: usize, tval: usize) -> Result<(),
     // The nominal privilege the trap came from: S (or VS) sets SPP.
     let from_s = mstatus & csr::MPP_MASK == csr::MPP_S;
     let sie = mstatus & csr::SIE != 0;
-    if has_h() {
+    if csr::has_h() {
         let high = csr::mstatus_high();
         let virt = high & csr::MPV_HIGH != 0;
         // hstatus.SPV, SPVP and GVA as the hart sets them on a trap into

@@ -105,11 +105,11 @@ impl Host for VcoreHost<'_> {
     }
 
     fn read_guest(&mut self, addr: u64, buf: &mut [u8]) -> bool {
-        crate::arch::guest::read(&self.vcore.capsule, addr, buf)
+        crate::arch::guest::read(self.vcore.capsule.ram, addr, buf)
     }
 
     fn write_guest(&mut self, addr: u64, data: &[u8]) -> bool {
-        crate::arch::guest::write(&self.vcore.capsule, addr, data)
+        crate::arch::guest::write(self.vcore.capsule.ram, addr, data)
     }
 
     fn machine_ids(&self) -> [usize; 3] {

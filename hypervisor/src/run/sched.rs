@@ -35,7 +35,7 @@ use crate::{
 };
 
 /// The time slice, in milliseconds (build setting `DIOSIX_SLICE_MS`).
-use crate::boot::settings::{SCHED_STATS, SLICE_MS};
+use crate::built::settings::{SCHED_STATS, SLICE_MS};
 
 static QUEUE: spin::Mutex<RunQueue<VcoreRef>> = spin::Mutex::new(RunQueue::new(0));
 
@@ -332,7 +332,7 @@ fn switch_out(hart: usize, v: &VcoreRef, save: bool) {
         FP_OWNER[hart].store(0, Ordering::SeqCst);
     }
     if machine::has_sstc(hart) {
-        timer::clear_stimecmp();
+        csr::clear_stimecmp();
     }
     csr::mip::clear(csr::SSIP | csr::SEIP | if machine::has_sstc(hart) { 0 } else { csr::STIP });
     TLB_OWNER[hart].store(v.serial, Ordering::SeqCst);
@@ -424,7 +424,7 @@ fn switch_in(hart: usize, v: VcoreRef) -> *mut Context {
     // Its timer: Sstc's stimecmp holds it while it runs; elsewhere a
     // deadline already passed raises STIP now.
     if machine::has_sstc(hart) {
-        timer::set_stimecmp(v.deadline.get());
+        csr::set_stimecmp(v.deadline.get());
     } else if v.deadline.get() <= now {
         v.deadline.set(u64::MAX);
         csr::mip::set(csr::STIP);

@@ -149,31 +149,12 @@ pub fn read_stimecmp() -> u64 {
     return ((csr::stimecmph::read() as u64) << 32) | csr::stimecmp::read() as u64;
 }
 
-/// Writes this hart's `stimecmp` (Sstc): the S timer interrupt is pending
-/// from `deadline` on. On rv32 the low half goes to all-ones first, so no
-/// mix of old and new halves lies in the past.
-pub fn set_stimecmp(deadline: u64) {
-    #[cfg(target_arch = "riscv64")]
-    csr::stimecmp::write(deadline as usize);
-    #[cfg(target_arch = "riscv32")]
-    {
-        csr::stimecmp::write(usize::MAX);
-        csr::stimecmph::write((deadline >> 32) as usize);
-        csr::stimecmp::write(deadline as usize);
-    }
-}
-
-/// No S timer interrupt from `stimecmp` (a hart with Sstc, as it starts
-/// or as a vcore leaves it).
-pub fn clear_stimecmp() {
-    set_stimecmp(u64::MAX);
-}
 
 /// SBI set_timer from the vcore running on this hart: an S timer
 /// interrupt for it at `deadline`.
 pub fn set_guest_deadline(hart: usize, v: &crate::run::vcore::Vcore, deadline: u64) {
     if machine::has_sstc(hart) {
-        set_stimecmp(deadline);
+        csr::set_stimecmp(deadline);
         return;
     }
     csr::mip::clear(csr::STIP);

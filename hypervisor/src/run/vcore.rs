@@ -25,12 +25,6 @@ pub const STOPPED: usize = 1;
 pub const START_PENDING: usize = 2;
 pub const SUSPENDED: usize = 4;
 
-/// cycle, time and instret readable from S-mode (mcounteren) and, as
-/// firmware such as OpenSBI leaves it for Linux, from U-mode (scounteren):
-/// the vDSO's clock_gettime reads `time` in user space, and a program
-/// that does so dies of SIGILL if scounteren.TM is clear.
-pub const COUNTERS: usize = 0b111;
-
 // Where a vcore is, for the scheduler.
 /// Not started, or stopped (HSM): it never runs until started.
 pub const OFF: usize = 0;

@@ -141,7 +141,7 @@ impl Samples {
 }
 
 /// The RAM the boot capsule gets (`DIOSIX_BOOT_CAPSULE_MIB` at build time,
-/// hypervisor/src/boot/settings.rs's default otherwise).
+/// hypervisor/src/built/settings.rs's default otherwise).
 fn capsule_mib() -> u64 {
     std::env::var("DIOSIX_BOOT_CAPSULE_MIB")
         .ok()
