@@ -1,7 +1,8 @@
 //! The device tree a capsule's kernel boots with: its RAM, its harts, its
 //! boot arguments, and the devices the hypervisor emulates for it
 //! (`vdev::map`): a 16550 UART, named by `/chosen/stdout-path` so a kernel
-//! with no SBI console driver still has a console. The timer, other harts
+//! with no SBI console driver still has a console, the PLIC, a virtio
+//! console and, unless turned off, a pvpanic register. The timer, other harts
 //! and the early console are reached through SBI; real device MMIO is
 //! outside the capsule's PMP window.
 
@@ -29,6 +30,8 @@ pub struct GuestTree {
     pub boot_hart: u32,
     pub timebase_hz: u32,
     pub bootargs: String,
+    /// Offer the pvpanic register (`qemu,pvpanic-mmio`).
+    pub pvpanic: bool,
 }
 
 impl GuestTree {
@@ -87,7 +90,7 @@ impl GuestTree {
             w.end_node(cpu)?;
         }
         w.end_node(cpus)?;
-        write_devices(&mut w, self.harts.len() as u32)?;
+        write_devices(&mut w, self.harts.len() as u32, self.pvpanic)?;
         w.end_node(root)?;
         w.finish()
     }
@@ -100,8 +103,9 @@ const S_EXTERNAL: u32 = 9;
 
 /// The emulated devices, under a `simple-bus` as on real boards: the
 /// PLIC, one S-mode context per vcore (context n raises vcore n's
-/// external interrupt), and the UART wired to it.
-fn write_devices(w: &mut FdtWriter, harts: u32) -> Result<(), vm_fdt::Error> {
+/// external interrupt), the UART and the virtio console wired to it, and
+/// the pvpanic register if `pvpanic`.
+fn write_devices(w: &mut FdtWriter, harts: u32, pvpanic: bool) -> Result<(), vm_fdt::Error> {
     let soc = w.begin_node("soc")?;
     w.property_u32("#address-cells", 2)?;
     w.property_u32("#size-cells", 2)?;
@@ -140,6 +144,14 @@ fn write_devices(w: &mut FdtWriter, harts: u32) -> Result<(), vm_fdt::Error> {
     w.property_u32("interrupt-parent", PLIC_PHANDLE)?;
     w.property_u32("interrupts", vdev::map::VIRTIO_CONSOLE_IRQ as u32)?;
     w.end_node(node)?;
+
+    if pvpanic {
+        let p = vdev::map::PVPANIC;
+        let node = w.begin_node(&alloc::format!("pvpanic@{:x}", p.base))?;
+        w.property_string("compatible", "qemu,pvpanic-mmio")?;
+        w.property_array_u64("reg", &[p.base, p.size])?;
+        w.end_node(node)?;
+    }
     w.end_node(soc)
 }
 
@@ -157,7 +169,16 @@ mod tests {
             boot_hart: 1,
             timebase_hz: 10_000_000,
             bootargs: "console=hvc0 earlycon=sbi".into(),
+            pvpanic: true,
         }
+    }
+
+    #[test]
+    fn pvpanic_can_be_left_out() {
+        let blob = GuestTree { pvpanic: false, ..tree() }.to_blob().unwrap();
+        let fdt = Fdt::parse(&blob).unwrap();
+        assert!(fdt.find_path("/soc/pvpanic@10002000").is_none());
+        assert!(fdt.find_path("/soc/virtio_mmio@10001000").is_some());
     }
 
     #[test]
@@ -191,6 +212,8 @@ mod tests {
         let virtio = fdt.find_path("/soc/virtio_mmio@10001000").unwrap();
         assert!(virtio.is_compatible("virtio,mmio"));
         assert_eq!(virtio.property("interrupts").unwrap().cells().collect::<Vec<_>>(), [1]);
+        let pvpanic = fdt.find_path("/soc/pvpanic@10002000").unwrap();
+        assert!(pvpanic.is_compatible("qemu,pvpanic-mmio"));
         // The boot hart is recorded in the header (boot_cpuid_phys).
         assert_eq!(u32::from_be_bytes(blob[28..32].try_into().unwrap()), 1);
     }

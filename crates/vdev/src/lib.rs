@@ -11,7 +11,8 @@
 //! [`map`] says where each capsule sees its devices, the same for every
 //! capsule; [`uart`] is the 16550-compatible serial port a stock kernel
 //! drives with its `8250`/`of_serial` driver; [`plic`] the interrupt
-//! controller, one context per vcore; [`virtio`] the virtio-mmio
+//! controller, one context per vcore; [`pvpanic`] the register a
+//! kernel reports its panic through; [`virtio`] the virtio-mmio
 //! transport, split virtqueues and the multiport console, which (unlike
 //! the others) reads and writes the capsule's RAM, through a checked
 //! [`virtio::GuestRam`].
@@ -23,6 +24,7 @@ extern crate alloc;
 
 pub mod map;
 pub mod plic;
+pub mod pvpanic;
 pub mod uart;
 pub mod virtio;
 

@@ -17,6 +17,8 @@ pub enum DeviceKind {
     Plic,
     /// The virtio-mmio console ([`crate::virtio::console`]).
     VirtioConsole,
+    /// The panic register ([`crate::pvpanic`]).
+    PvPanic,
 }
 
 impl DeviceKind {
@@ -26,6 +28,7 @@ impl DeviceKind {
             DeviceKind::Uart => "UART",
             DeviceKind::Plic => "PLIC",
             DeviceKind::VirtioConsole => "virtio console",
+            DeviceKind::PvPanic => "pvpanic register",
         }
     }
 }
@@ -49,17 +52,21 @@ pub const PLIC: Window = Window { kind: DeviceKind::Plic, base: 0x0c00_0000, siz
 pub const VIRTIO_CONSOLE: Window =
     Window { kind: DeviceKind::VirtioConsole, base: 0x1000_1000, size: crate::virtio::mmio::WINDOW_SIZE };
 
+/// The pvpanic register, the page after the virtio console (QEMU's virt
+/// board has none; this is where its second virtio slot would be).
+pub const PVPANIC: Window = Window { kind: DeviceKind::PvPanic, base: 0x1000_2000, size: crate::pvpanic::WINDOW_SIZE };
+
 /// The UART's interrupt source at the PLIC.
 pub const UART_IRQ: usize = 10;
 /// The virtio console's.
 pub const VIRTIO_CONSOLE_IRQ: usize = 1;
 
 /// Every window a capsule has.
-pub const WINDOWS: &[Window] = &[PLIC, UART, VIRTIO_CONSOLE];
+pub const WINDOWS: &[Window] = &[PLIC, UART, VIRTIO_CONSOLE, PVPANIC];
 
 /// The lowest and highest+1 guest-physical addresses the windows use:
 /// a capsule's RAM must not overlap `SPAN.0..SPAN.1`.
-pub const SPAN: (u64, u64) = (0x0c00_0000, 0x1000_2000);
+pub const SPAN: (u64, u64) = (0x0c00_0000, 0x1000_3000);
 
 /// The window an access of `width` bytes at guest-physical `addr` falls
 /// in, and its offset there; `None` if it is in no window or runs past
@@ -86,6 +93,14 @@ mod tests {
     fn finds_the_virtio_console() {
         assert_eq!(find(0x1000_1070, 4), Some((VIRTIO_CONSOLE, 0x70)));
         assert_eq!(find(0x1000_1200, 4), None);
+    }
+
+    #[test]
+    fn finds_the_pvpanic_register_alone() {
+        assert_eq!(find(0x1000_2000, 1), Some((PVPANIC, 0)));
+        assert_eq!(find(0x1000_2001, 1), Some((PVPANIC, 1)));
+        assert_eq!(find(0x1000_2001, 2), None, "runs past its two bytes");
+        assert_eq!(find(0x1000_2002, 1), None);
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub const CONSOLE_COLOUR: bool = number(option_env!("DIOSIX_CONSOLE_COLOUR"), 1)
 /// on has it; 0: they program their timer through SBI only.
 pub const OFFER_SSTC: bool = number(option_env!("DIOSIX_SSTC"), 1) != 0;
 
+/// 1: capsules get a pvpanic register, and a kernel that reports its
+/// panic there is ended (as dead) a second later; 0: none (a panicked
+/// kernel that polled its SBI console is still caught by the watchdog).
+pub const OFFER_PVPANIC: bool = number(option_env!("DIOSIX_PVPANIC"), 1) != 0;
+
 /// A decimal setting, or `default` when unset. Anything else stops the
 /// build (this runs at compile time).
 const fn number(s: Option<&str>, default: u64) -> u64 {

@@ -5,7 +5,8 @@
 //! the kernel writes its console there, typed input comes in on it), and
 //! the boot capsule's port 1 (`diosix.ctl`) to the control channel
 //! (`control.rs`); the PLIC's per-context outputs become the vcores'
-//! external interrupt (`Vcore::seip`).
+//! external interrupt (`Vcore::seip`); a panic reported to the pvpanic
+//! register ends the capsule (`capsule::kernel_panicked`).
 //!
 //! Typed input waits in the console's queue for the capsule until its
 //! kernel takes it: an SBI console read, a UART driver reading its
@@ -26,6 +27,7 @@ use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use spin::Mutex;
 use vdev::map::{DeviceKind, UART_IRQ, VIRTIO_CONSOLE_IRQ, Window};
 use vdev::plic::Plic;
+use vdev::pvpanic::PvPanic;
 use vdev::uart::Uart16550;
 use vdev::virtio::console::{Console, PortSpec, VirtioConsole};
 use vdev::{AccessError, Device};
@@ -34,6 +36,7 @@ use crate::run::capsule::{self, Capsule};
 use crate::run::console::println;
 use crate::manage::control::Channel;
 use crate::arch::guest::CapsuleRam;
+use crate::built::settings::OFFER_PVPANIC;
 use crate::run::{console, sched, timer};
 
 /// The virtio console's port for the capsule's console, and the boot
@@ -46,6 +49,7 @@ pub struct Devices {
     uart: Mutex<Uart16550>,
     plic: Mutex<Plic>,
     virtio: Mutex<VirtioConsole>,
+    pvpanic: Mutex<PvPanic>,
     /// The boot capsule's control channel, and replies not yet taken by
     /// its port; `None` for every other capsule.
     control: Option<Mutex<(Channel, VecDeque<u8>)>>,
@@ -81,6 +85,7 @@ impl Devices {
             uart: Mutex::new(Uart16550::new()),
             plic: Mutex::new(Plic::new(vcores)),
             virtio: Mutex::new(VirtioConsole::new(console)),
+            pvpanic: Mutex::new(PvPanic::new()),
             control: boot.then(|| Mutex::new((Channel::new(), VecDeque::new()))),
             rx_irq: AtomicBool::new(false),
             virtio_console: AtomicBool::new(false),
@@ -98,6 +103,18 @@ impl Devices {
                 result
             }
             DeviceKind::VirtioConsole => self.virtio(c, offset, width, store),
+            // Not in its device tree: as if nothing were there.
+            DeviceKind::PvPanic if !OFFER_PVPANIC => Err(AccessError::NoRegister),
+            DeviceKind::PvPanic => {
+                let (result, events) = {
+                    let mut p = self.pvpanic.lock();
+                    (perform(&mut *p, offset, width, store), p.take())
+                };
+                if events != 0 {
+                    capsule::kernel_panicked(c, events);
+                }
+                result
+            }
         }
     }
 

@@ -24,7 +24,8 @@ use crate::arch::layout::{self, MAX_HARTS};
 use crate::arch::phys::{self, Phys};
 use crate::arch::{XLEN, machine};
 use crate::built::settings::{
-    BOOT_CAPSULE_ARGS as BOOTARGS, BOOT_CAPSULE_MIB as RAM_MIB, BOOT_CAPSULE_VCORES as VCORES, WATCHDOG_SECONDS,
+    BOOT_CAPSULE_ARGS as BOOTARGS, BOOT_CAPSULE_MIB as RAM_MIB, BOOT_CAPSULE_VCORES as VCORES, OFFER_PVPANIC,
+    WATCHDOG_SECONDS,
 };
 use crate::built::storage::{Image, OnDeath};
 use crate::built::supervisor;
@@ -64,6 +65,9 @@ pub struct Capsule {
     /// did (a capsule that never polls is never judged).
     last_poll: Ticks,
     polled: AtomicBool,
+    /// When its kernel reported a panic through pvpanic
+    /// ([`NOT_PANICKED`]: never); it ends a second later.
+    panicked: Ticks,
     pub created_at: u64,
     /// Its emulated devices (`devices/glue.rs`).
     pub devices: Devices,
@@ -159,6 +163,8 @@ struct MachineInfo {
 static MACHINE: spin::Once<MachineInfo> = spin::Once::new();
 static REGISTRY: spin::Mutex<Vec<Arc<Capsule>>> = spin::Mutex::new(Vec::new());
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
+const NOT_PANICKED: u64 = u64::MAX;
 
 const NOT_AGAIN: u32 = 0;
 const AFTER_DEATH: u32 = 1;
@@ -392,6 +398,7 @@ fn load(spec: &Spec, kernel: &Kernel, ram: Range, info: &MachineInfo) -> Result<
         boot_hart: 0,
         timebase_hz: info.timebase_hz,
         bootargs: spec.bootargs.clone(),
+        pvpanic: OFFER_PVPANIC,
     };
     let blob = tree.to_blob().ok_or(CapsuleError::Tree)?;
     if blob.len() as u64 > memory::TREE_SPACE {
@@ -434,6 +441,7 @@ fn load(spec: &Spec, kernel: &Kernel, ram: Range, info: &MachineInfo) -> Result<
         again: AtomicU32::new(NOT_AGAIN),
         last_poll: Ticks::new(0),
         polled: AtomicBool::new(false),
+        panicked: Ticks::new(NOT_PANICKED),
         created_at: clint::mtime(),
         devices: Devices::new(spec.vcores, spec.boot),
     });
@@ -618,16 +626,32 @@ pub fn wake_sleepers(now: u64, held: &mut Vec<Arc<Capsule>>) -> u64 {
     earliest
 }
 
-/// The one-second tick: a capsule that polled its console once and has
-/// not for [`WATCHDOG_SECONDS`] is dead (a Linux that panicked stops
-/// polling, though its timer goes on). A capsule with a suspended vcore
-/// is asleep, not dead, and gets the full time again.
-pub fn watchdog(now: u64, hz: u64) {
-    if WATCHDOG_SECONDS == 0 {
-        return;
+/// Capsule `c`'s kernel wrote `events` to its pvpanic register. A panic
+/// ends it at the tick a second or more later (its kernel goes on
+/// printing what it has to say meanwhile); a panic with a crash kernel
+/// loaded leaves it to that kernel.
+pub fn kernel_panicked(c: &Capsule, events: u8) {
+    if events & vdev::pvpanic::CRASH_LOADED != 0 {
+        println!("[diosix] {}: its kernel panicked; its crash kernel takes over", c.title());
+    } else if events & vdev::pvpanic::PANICKED != 0 && c.panicked.get() == NOT_PANICKED {
+        c.panicked.set(clint::mtime());
     }
+}
+
+/// The one-second tick: a capsule whose kernel reported a panic a second
+/// ago or more ends as dead. So does a capsule that polled its console
+/// once and has not for [`WATCHDOG_SECONDS`] (a Linux that panicked stops
+/// polling, though its timer goes on): that catches a panic in a kernel
+/// with no pvpanic driver. A capsule with a suspended vcore is asleep,
+/// not dead, and gets the full time again.
+pub fn watchdog(now: u64, hz: u64) {
     for c in all() {
-        if !c.polled.load(Ordering::Relaxed) || c.is_dying() {
+        let panicked = c.panicked.get();
+        if panicked != NOT_PANICKED && now.saturating_sub(panicked) >= hz && !c.is_dying() {
+            end(&c, Ending::Died("its kernel panicked (it said so through pvpanic)"));
+            continue;
+        }
+        if WATCHDOG_SECONDS == 0 || !c.polled.load(Ordering::Relaxed) || c.is_dying() {
             continue;
         }
         if c.vcores.iter().any(|v| v.hsm.load(Ordering::SeqCst) == vcore::SUSPENDED) {

@@ -21,20 +21,27 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 const CAPSULE_MIB: u64 = 256;
 
 pub fn cases(t: Target) -> Vec<Case> {
-    vec![
+    let mut cases = vec![
         case(
             format!("{}: Linux boots in the boot capsule under diosix with 4 vcores, answers, powers off with 0", t.arch()),
             move || linux_in_capsule(t),
         ),
         case(
-            format!("{}: an idle boot capsule stays up; a Linux panic in it is reported and powers off with 4", t.arch()),
+            format!("{}: an idle boot capsule stays up; a Linux panic in it is reported through pvpanic and powers off with 4", t.arch()),
             move || linux_panics(t),
         ),
         case(
             format!("{}: a raw Linux Image as the supervisor boots in the boot capsule", t.arch()),
             move || image_in_capsule(t),
         ),
-    ]
+    ];
+    if t == Target::Riscv64gc {
+        cases.push(case(
+            format!("{}: built with DIOSIX_PVPANIC=0, a Linux panic in the boot capsule is caught by the watchdog, exit 4", t.arch()),
+            move || linux_panics_unsaid(t),
+        ));
+    }
+    cases
 }
 
 /// The kernel's `Image` form (what distributions ship) embedded instead of
@@ -78,8 +85,33 @@ fn linux_panics(t: Target) -> Result<()> {
     ensure!(!run.timed_out, "the machine hung after the capsule's kernel panicked\n{}", run.output);
     ensure!(run.exit_code == Some(4), "QEMU exited with {:?}, expected 4\n{}", run.exit_code, run.output);
     ensure!(
-        run.output.contains("[diosix] boot capsule died: it stopped responding"),
+        run.output.contains("[diosix] boot capsule died: its kernel panicked (it said so through pvpanic)"),
         "the hypervisor did not say which capsule ended and why\n{}",
+        run.output
+    );
+    Ok(())
+}
+
+/// Built with `DIOSIX_PVPANIC=0`, a panic is still caught: the kernel
+/// stops polling its SBI console, and the watchdog ends it.
+fn linux_panics_unsaid(t: Target) -> Result<()> {
+    let built = supervisor::build(t)?;
+    let dir = paths::test_target_dir();
+    let exe = Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&built.vmlinux), keep: Some("linux-no-pvpanic") }
+        .run_with_env(&[("DIOSIX_PVPANIC", "0")])?;
+    let mut m = Machine::new(t, &exe);
+    m.smp = 2;
+    m.memory_mib = 512;
+    let mut vm = m.spawn()?;
+    vm.expect(PROMPT, BOOT_TIMEOUT)?;
+    vm.send("crash\r")?;
+    vm.expect("Kernel panic - not syncing", REPLY_TIMEOUT)?;
+    let run = vm.finish(WATCHDOG * 3);
+    ensure!(!run.timed_out, "the machine hung after the capsule's kernel panicked\n{}", run.output);
+    ensure!(run.exit_code == Some(4), "QEMU exited with {:?}, expected 4\n{}", run.exit_code, run.output);
+    ensure!(
+        run.output.contains("[diosix] boot capsule died: it stopped responding"),
+        "the watchdog did not end the panicked capsule\n{}",
         run.output
     );
     Ok(())

@@ -27,7 +27,7 @@ pub fn cases(t: Target) -> Vec<Case> {
     let a = t.arch();
     vec![
         case(format!("{a}: manager: the boot capsule's autostart file brings up two capsules with no typing; built for 3 capsules, a fourth is refused"), move || autostart(t)),
-        case(format!("{a}: manager: at the boot capsule's prompt, list images, start, list, switch console, show output, stop (RAM back), upload an image file, start and restart a capsule from it, remove it (RAM back); refusals are sentences"), move || manage(t)),
+        case(format!("{a}: manager: at the boot capsule's prompt, list images, start, list, switch console, show output, stop (RAM back), upload an image file, start and restart a capsule from it, remove it (RAM back); a capsule whose kernel panics ends alone; refusals are sentences"), move || manage(t)),
     ]
 }
 
@@ -171,6 +171,15 @@ fn manage(t: Target) -> Result<()> {
     wait_count(&mut vm, "[diosix] capsule 2 (auto1) started", 2, REPLY_TIMEOUT)?;
     let listed = command(&mut vm, "capsules", "auto1")?;
     ensure!(listed.lines().any(|l| l.split_whitespace().skip_while(|w| w.starts_with('[')).take(2).eq(["2", "auto1"])), "auto1 is not listed as capsule 2 after its restart\n{listed}");
+
+    // A capsule whose kernel panics says so through pvpanic and ends at
+    // once, alone; the console comes back to the boot capsule.
+    wait_count(&mut vm, "[auto1] type 'help'", 2, BOOT_TIMEOUT)?;
+    command(&mut vm, "console 2", "capsule 2 has the console")?;
+    vm.wait_all(&["[diosix] console input goes to auto1 (capsule 2)"], REPLY_TIMEOUT)?;
+    vm.send("crash\r")?;
+    vm.wait_all(&["[diosix] capsule 2 (auto1) died after", "s: its kernel panicked (it said so through pvpanic)"], REPLY_TIMEOUT)?;
+    command(&mut vm, "echo still here", "[boot] still here")?;
     poweroff(vm, REPLY_TIMEOUT)
 }
 

@@ -103,6 +103,10 @@ pub fn cases(t: Target) -> Vec<Case> {
     cases.push(case(format!("{a}: test guest: console output and input through SBI"), move || console(t)));
     if t == Target::Riscv64gc {
         cases.push(case(format!("{a}: built with DIOSIX_SSTC=0, a capsule has no Sstc: stimecmp is an illegal instruction, SBI timers work"), move || no_sstc(t)));
+        cases.push(case(format!("{a}: built with DIOSIX_PVPANIC=0, a capsule has no pvpanic register: its window faults"), move || {
+            let exe = built_with(t, "no-pvpanic", ("DIOSIX_PVPANIC", "0"))?;
+            expect_all(&run_machine(small(t, &exe, 2), "pvpanic", None)?, &["PASS pvpanic: not offered, and its window faults"])
+        }));
         cases.push(case(format!("{a}: DIOSIX_BOOT_CAPSULE_VCORES=2 gives 2 vcores on -smp 4, and on -smp 1 too (sharing the hart)"), move || vcore_setting(t)));
     }
     for &(target, what) in ATTACKS {
@@ -118,6 +122,10 @@ pub fn cases(t: Target) -> Vec<Case> {
         }));
     }
     cases.push(case(format!("{a}: a capsule that faults with no trap handler is stopped, exit 4"), move || dies(t)));
+    cases.push(case(
+        format!("{a}: pvpanic: the register reads as the events it takes, other accesses fault back, and a reported panic ends the capsule a second later, exit 4"),
+        move || pvpanic(t),
+    ));
     cases.push(case(format!("{a}: isolation: M-mode CSRs are out of reach"), move || {
         let out = run(t, "isolation:mcsr", None)?;
         expect_all(&out, &["PASS reading mstatus faults as illegal instruction", "PASS writing mtvec faults as illegal instruction"])
@@ -185,6 +193,32 @@ fn console(t: Target) -> Result<()> {
             "testguest: read 'xyz'",
         ],
     )
+}
+
+fn pvpanic(t: Target) -> Result<()> {
+    let fx = fixture::get(t)?;
+    let mut m = Machine::new(t, &fx.hypervisor);
+    m.smp = 2;
+    m.memory_mib = 256;
+    m.append = Some("-- diosix.test=pvpanic".into());
+    let out = m.run_captured(TIMEOUT)?;
+    ensure!(!out.timed_out, "the machine hung\n{}", out.output);
+    ensure!(!out.output.contains("testguest: FAIL"), "a check failed\n{}", out.output);
+    ensure!(out.exit_code == Some(4), "QEMU exited with {:?}, expected 4\n{}", out.exit_code, out.output);
+    expect_all(
+        &out.output,
+        &[
+            "PASS pvpanic: the device tree offers qemu,pvpanic-mmio",
+            "PASS pvpanic: it takes the panicked and crash-loaded events",
+            "PASS pvpanic: other widths and offsets fault back",
+            "testguest: still running 2 s after writing bits it does not take",
+            "testguest: reporting a panic",
+            "[diosix] boot capsule died: its kernel panicked (it said so through pvpanic)",
+        ],
+    )?;
+    let (told, died) = (out.output.find("reporting a panic"), out.output.find("boot capsule died"));
+    ensure!(told < died, "the capsule died before it reported its panic\n{}", out.output);
+    Ok(())
 }
 
 fn dies(t: Target) -> Result<()> {

@@ -324,3 +324,56 @@ fn sweep(base: usize) -> bool {
     check("uart: every other width, offset and alignment is refused and comes back as a fault", wrong == 0,
         format_args!("{wrong} of {tried} accesses went wrong"))
 }
+
+/// The pvpanic register, where the device tree offers it.
+const PVPANIC: usize = 0x1000_2000;
+
+/// `diosix.test=pvpanic`: the panic register, read as Linux's driver
+/// reads it, every other access refused; then a panic is reported, and
+/// the guest spins as Linux does after a panic until the hypervisor ends
+/// it. Built with `DIOSIX_PVPANIC=0` the tree has no such device and the
+/// window faults like any other address outside the capsule.
+pub fn pvpanic(ram: &super::scenarios::Ram) -> bool {
+    let node = Fdt::parse(ram.tree_blob()).ok().and_then(|f| f.find_path("/soc/pvpanic@10002000").map(|n| n.is_compatible("qemu,pvpanic-mmio")));
+    let before = exceptions();
+    if node.is_none() {
+        access(Op::Load { width: 1, signed: false }, PVPANIC, 0);
+        access(Op::Store { width: 1 }, PVPANIC, 1);
+        return check("pvpanic: not offered, and its window faults", exceptions() == before + 2,
+            format_args!("{} faults", exceptions() - before));
+    }
+    let mut ok = check("pvpanic: the device tree offers qemu,pvpanic-mmio", node == Some(true), format_args!("{node:?}"));
+    let caps = access(Op::Load { width: 1, signed: false }, PVPANIC, 0);
+    ok &= check("pvpanic: it takes the panicked and crash-loaded events", caps == 3 && exceptions() == before,
+        format_args!("read {caps:#x}, {} faults", exceptions() - before));
+    let widths: &[u8] = if usize::BITS == 64 { &[2, 4, 8] } else { &[2, 4] };
+    let mut tried = 0;
+    let before = exceptions();
+    for store in [false, true] {
+        let op = |width| if store { Op::Store { width } } else { Op::Load { width, signed: false } };
+        for &width in widths {
+            access(op(width), PVPANIC, 0);
+            tried += 1;
+        }
+        for off in [1, 2, 8] {
+            access(op(1), PVPANIC + off, 0);
+            tried += 1;
+        }
+    }
+    ok &= check("pvpanic: other widths and offsets fault back", exceptions() == before + tried,
+        format_args!("{} faults of {tried} accesses", exceptions() - before));
+    // SHUTDOWN and unknown bits are not events here: nothing happens.
+    access(Op::Store { width: 1 }, PVPANIC, 0xfc);
+    let start = super::sbi::time();
+    while super::sbi::time() < start + 2 * ram.timebase {}
+    say!("testguest: still running 2 s after writing bits it does not take");
+    if !ok {
+        return false;
+    }
+    say!("testguest: reporting a panic");
+    access(Op::Store { width: 1 }, PVPANIC, 1);
+    // As Linux after its panic notifiers: spin, reading the time.
+    loop {
+        super::sbi::time();
+    }
+}

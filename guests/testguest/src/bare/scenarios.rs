@@ -144,6 +144,7 @@ pub fn run(scenario: &str, hart: usize, ram: Ram) -> bool {
         "hext" => super::hext::run(hart, check),
         "uart" => super::devices::uart(ram.tree_blob()),
         "plic" => super::devices::plic(hart),
+        "pvpanic" => super::devices::pvpanic(&ram),
         "virtio" => super::virtio::run(true, ram.end),
         "virtio-second" => super::virtio::run(false, ram.end),
         "spoof" => super::hostile::spoof(),
