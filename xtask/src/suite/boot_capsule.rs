@@ -11,7 +11,7 @@ use super::linux::{PROMPT, memory_mib, prompt_and_info};
 use super::{Case, case};
 use crate::cargo::Build;
 use crate::paths;
-use crate::qemu::Machine;
+use crate::qemu::{Machine, Running};
 use crate::supervisor;
 use crate::target::Target;
 
@@ -68,28 +68,13 @@ fn image_in_capsule(t: Target) -> Result<()> {
 const WATCHDOG: Duration = Duration::from_secs(10);
 
 fn linux_panics(t: Target) -> Result<()> {
-    let exe = hypervisor_with_linux(t, false)?;
-    let mut m = Machine::new(t, &exe);
-    m.smp = 2;
-    m.memory_mib = 512;
-    let mut vm = m.spawn()?;
-    vm.expect(PROMPT, BOOT_TIMEOUT)?;
+    let mut vm = booted(t, &hypervisor_with_linux(t, false)?)?;
     // Idle for longer than the watchdog: a live capsule must not be judged dead.
     std::thread::sleep(WATCHDOG + Duration::from_secs(3));
     vm.send("echo still here\r")?;
     vm.expect("still here", REPLY_TIMEOUT)?;
     vm.expect(PROMPT, REPLY_TIMEOUT)?;
-    vm.send("crash\r")?;
-    vm.expect("Kernel panic - not syncing", REPLY_TIMEOUT)?;
-    let run = vm.finish(WATCHDOG * 3);
-    ensure!(!run.timed_out, "the machine hung after the capsule's kernel panicked\n{}", run.output);
-    ensure!(run.exit_code == Some(4), "QEMU exited with {:?}, expected 4\n{}", run.exit_code, run.output);
-    ensure!(
-        run.output.contains("[diosix] boot capsule died: its kernel panicked (it said so through pvpanic)"),
-        "the hypervisor did not say which capsule ended and why\n{}",
-        run.output
-    );
-    Ok(())
+    crash(vm, "[diosix] boot capsule died: its kernel panicked (it said so through pvpanic)")
 }
 
 /// Built with `DIOSIX_PVPANIC=0`, a panic is still caught: the kernel
@@ -99,21 +84,28 @@ fn linux_panics_unsaid(t: Target) -> Result<()> {
     let dir = paths::test_target_dir();
     let exe = Build { package: "hypervisor", target: t, release: false, target_dir: Some(&dir), supervisor: Some(&built.vmlinux), keep: Some("linux-no-pvpanic") }
         .run_with_env(&[("DIOSIX_PVPANIC", "0")])?;
-    let mut m = Machine::new(t, &exe);
+    crash(booted(t, &exe)?, "[diosix] boot capsule died: it stopped responding")
+}
+
+/// `exe` on 2 harts and 512 MiB, at the boot capsule's prompt.
+fn booted(t: Target, exe: &std::path::Path) -> Result<Running> {
+    let mut m = Machine::new(t, exe);
     m.smp = 2;
     m.memory_mib = 512;
     let mut vm = m.spawn()?;
     vm.expect(PROMPT, BOOT_TIMEOUT)?;
+    Ok(vm)
+}
+
+/// Makes the boot capsule's kernel panic (`/init`'s `crash`); the machine
+/// must power off with 4, saying `why`.
+fn crash(mut vm: Running, why: &str) -> Result<()> {
     vm.send("crash\r")?;
     vm.expect("Kernel panic - not syncing", REPLY_TIMEOUT)?;
     let run = vm.finish(WATCHDOG * 3);
     ensure!(!run.timed_out, "the machine hung after the capsule's kernel panicked\n{}", run.output);
     ensure!(run.exit_code == Some(4), "QEMU exited with {:?}, expected 4\n{}", run.exit_code, run.output);
-    ensure!(
-        run.output.contains("[diosix] boot capsule died: it stopped responding"),
-        "the watchdog did not end the panicked capsule\n{}",
-        run.output
-    );
+    ensure!(run.output.contains(why), "the hypervisor did not say {why:?}\n{}", run.output);
     Ok(())
 }
 
