@@ -300,6 +300,25 @@ impl Running {
     /// the missing needles after the transcript, where a log's tail shows
     /// them.
     pub fn wait_all(&mut self, needles: &[&str], timeout: Duration) -> Result<String> {
+        self.wait_until(timeout, |out| {
+            let missing: Vec<&&str> = needles.iter().filter(|n| !out.contains(**n)).collect();
+            (!missing.is_empty()).then(|| format!("{missing:?}"))
+        })
+    }
+
+    /// Waits until `needle` has appeared `n` times in the whole output (a
+    /// capsule's line again after its restart); as [`Running::wait_all`].
+    pub fn wait_count(&mut self, needle: &str, n: usize, timeout: Duration) -> Result<String> {
+        self.wait_until(timeout, |out| {
+            let seen = out.matches(needle).count();
+            (seen < n).then(|| format!("{needle:?} {n} times (seen {seen})"))
+        })
+    }
+
+    /// Polls the transcript until `missing` finds nothing missing (it
+    /// says what is, otherwise); fails when QEMU exits first or after
+    /// `timeout`, naming what is missing after the transcript.
+    fn wait_until(&mut self, timeout: Duration, missing: impl Fn(&str) -> Option<String>) -> Result<String> {
         let deadline = Instant::now() + timeout;
         loop {
             let exited = self.child.try_wait().ok().flatten();
@@ -308,15 +327,14 @@ impl Running {
                 std::thread::sleep(Duration::from_millis(200));
             }
             let out = self.transcript();
-            let missing: Vec<&&str> = needles.iter().filter(|n| !out.contains(**n)).collect();
-            if missing.is_empty() {
+            let Some(missing) = missing(&out) else {
                 return Ok(out);
-            }
+            };
             if let Some(status) = exited {
-                bail!("--- output ---\n{out}\n--- end of output ---\nQEMU exited ({status}) before printing {missing:?}");
+                bail!("--- output ---\n{out}\n--- end of output ---\nQEMU exited ({status}) before printing {missing}");
             }
             if Instant::now() > deadline {
-                bail!("--- output ---\n{out}\n--- end of output ---\n{missing:?} did not appear within {timeout:?}");
+                bail!("--- output ---\n{out}\n--- end of output ---\n{missing} did not appear within {timeout:?}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }

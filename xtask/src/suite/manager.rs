@@ -87,16 +87,6 @@ fn command(vm: &mut Running, line: &str, needle: &str) -> Result<String> {
     Ok(vm.transcript().get(from..).unwrap_or_default().to_string())
 }
 
-/// Waits until `needle` has appeared `n` times in the whole output.
-fn wait_count(vm: &mut Running, needle: &str, n: usize, timeout: Duration) -> Result<()> {
-    let deadline = std::time::Instant::now() + timeout;
-    while vm.transcript().matches(needle).count() < n {
-        ensure!(std::time::Instant::now() < deadline, "{needle:?} did not appear {n} times within {timeout:?}\n{}", vm.transcript());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(())
-}
-
 /// The MiB free that a refusal for 4 GiB reports.
 fn free_mib(vm: &mut Running) -> Result<String> {
     vm.send("start web ram=4G\r")?;
@@ -151,8 +141,8 @@ fn manage(t: Target) -> Result<()> {
     // image once it is removed; the image's RAM comes back with its end.
     command(&mut vm, "restart 5", "restarted capsule 5")?;
     vm.wait_all(&["capsule 5 (up) is gone after"], REPLY_TIMEOUT)?;
-    wait_count(&mut vm, "[diosix] capsule 5 (up) started", 2, REPLY_TIMEOUT)?;
-    wait_count(&mut vm, "[up] type 'help'", 2, BOOT_TIMEOUT)?;
+    vm.wait_count("[diosix] capsule 5 (up) started", 2, REPLY_TIMEOUT)?;
+    vm.wait_count("[up] type 'help'", 2, BOOT_TIMEOUT)?;
     command(&mut vm, "remove up", "removed image up")?;
     vm.wait_all(&["[diosix] image up removed; its RAM goes back once the capsules started from it are gone"], REPLY_TIMEOUT)?;
     let listed = command(&mut vm, "images", "bundled")?;
@@ -161,20 +151,20 @@ fn manage(t: Target) -> Result<()> {
     command(&mut vm, "remove up", "There is no image called \"up\".")?;
     command(&mut vm, "remove web", "The hypervisor refused: web is bundled into the hypervisor")?;
     command(&mut vm, "stop 5", "stopped capsule 5")?;
-    wait_count(&mut vm, "capsule 5 (up) is gone after", 2, REPLY_TIMEOUT)?;
+    vm.wait_count("capsule 5 (up) is gone after", 2, REPLY_TIMEOUT)?;
     vm.wait_all(&["[diosix] image up's RAM ("], REPLY_TIMEOUT)?;
     let end = free_mib(&mut vm)?;
     ensure!(end == before, "{before} was free before the upload and {end} after its image and capsule went");
     // A bundled one restarts too, under its id.
     command(&mut vm, "restart 2", "restarted capsule 2")?;
     vm.wait_all(&["(auto1) is gone after"], REPLY_TIMEOUT)?;
-    wait_count(&mut vm, "[diosix] capsule 2 (auto1) started", 2, REPLY_TIMEOUT)?;
+    vm.wait_count("[diosix] capsule 2 (auto1) started", 2, REPLY_TIMEOUT)?;
     let listed = command(&mut vm, "capsules", "auto1")?;
     ensure!(listed.lines().any(|l| l.split_whitespace().skip_while(|w| w.starts_with('[')).take(2).eq(["2", "auto1"])), "auto1 is not listed as capsule 2 after its restart\n{listed}");
 
     // A capsule whose kernel panics says so through pvpanic and ends at
     // once, alone; the console comes back to the boot capsule.
-    wait_count(&mut vm, "[auto1] type 'help'", 2, BOOT_TIMEOUT)?;
+    vm.wait_count("[auto1] type 'help'", 2, BOOT_TIMEOUT)?;
     command(&mut vm, "console 2", "capsule 2 has the console")?;
     vm.wait_all(&["[diosix] console input goes to auto1 (capsule 2)"], REPLY_TIMEOUT)?;
     vm.send("crash\r")?;

@@ -195,18 +195,25 @@ fn console(t: Target) -> Result<()> {
     )
 }
 
-fn pvpanic(t: Target) -> Result<()> {
+/// Boots the test guest with `scenario`, in which its capsule must die:
+/// the transcript of a machine that ended with 4 (not hung).
+fn to_death(t: Target, scenario: &str) -> Result<String> {
     let fx = fixture::get(t)?;
     let mut m = Machine::new(t, &fx.hypervisor);
     m.smp = 2;
     m.memory_mib = 256;
-    m.append = Some("-- diosix.test=pvpanic".into());
+    m.append = Some(format!("-- diosix.test={scenario}"));
     let out = m.run_captured(TIMEOUT)?;
     ensure!(!out.timed_out, "the machine hung\n{}", out.output);
-    ensure!(!out.output.contains("testguest: FAIL"), "a check failed\n{}", out.output);
     ensure!(out.exit_code == Some(4), "QEMU exited with {:?}, expected 4\n{}", out.exit_code, out.output);
+    Ok(out.output)
+}
+
+fn pvpanic(t: Target) -> Result<()> {
+    let out = to_death(t, "pvpanic")?;
+    ensure!(!out.contains("testguest: FAIL"), "a check failed\n{out}");
     expect_all(
-        &out.output,
+        &out,
         &[
             "PASS pvpanic: the device tree offers qemu,pvpanic-mmio",
             "PASS pvpanic: it takes the panicked and crash-loaded events",
@@ -216,25 +223,15 @@ fn pvpanic(t: Target) -> Result<()> {
             "[diosix] boot capsule died: its kernel panicked (it said so through pvpanic)",
         ],
     )?;
-    let (told, died) = (out.output.find("reporting a panic"), out.output.find("boot capsule died"));
-    ensure!(told < died, "the capsule died before it reported its panic\n{}", out.output);
+    let (told, died) = (out.find("reporting a panic"), out.find("boot capsule died"));
+    ensure!(told < died, "the capsule died before it reported its panic\n{out}");
     Ok(())
 }
 
 fn dies(t: Target) -> Result<()> {
-    let fx = fixture::get(t)?;
-    let mut m = Machine::new(t, &fx.hypervisor);
-    m.smp = 2;
-    m.memory_mib = 256;
-    m.append = Some("-- diosix.test=die".into());
-    let out = m.run_captured(TIMEOUT)?;
-    ensure!(!out.timed_out, "the machine hung\n{}", out.output);
-    ensure!(out.exit_code == Some(4), "QEMU exited with {:?}, expected 4\n{}", out.exit_code, out.output);
-    expect_all(
-        &out.output,
-        &["testguest: faulting with no trap handler", "[diosix] boot capsule died: access fault with no working trap handler"],
-    )?;
-    ensure!(!out.output.contains("execution went on"), "the guest ran on\n{}", out.output);
+    let out = to_death(t, "die")?;
+    expect_all(&out, &["testguest: faulting with no trap handler", "[diosix] boot capsule died: access fault with no working trap handler"])?;
+    ensure!(!out.contains("execution went on"), "the guest ran on\n{out}");
     Ok(())
 }
 
