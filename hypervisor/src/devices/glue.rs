@@ -235,10 +235,10 @@ pub fn deliver_input() {
     } else if c.devices.virtio_console.load(Ordering::SeqCst) {
         let line = {
             let mut v = c.devices.virtio.lock();
-            let mut buf = [0u8; 256];
-            let room = v.input_room(CONSOLE_PORT).min(buf.len());
-            let n = console::capsule_input(&c, &mut buf[..room]);
-            v.push_input(&CapsuleRam(c.ram), CONSOLE_PORT, &buf[..n]);
+            let room = v.input_room(CONSOLE_PORT);
+            typed(&c, room, |bytes| {
+                v.push_input(&CapsuleRam(c.ram), CONSOLE_PORT, bytes);
+            });
             v.interrupt()
         };
         set_line(&c, VIRTIO_CONSOLE_IRQ, line);
@@ -289,12 +289,20 @@ fn sync_lines(c: &Arc<Capsule>) {
 /// kernels that poll the SBI console.
 fn top_up(c: &Capsule, u: &mut Uart16550) {
     let room = u.rx_room();
+    typed(c, room, |bytes| {
+        for &b in bytes {
+            u.receive(b);
+        }
+    });
+}
+
+/// Passes up to `room` bytes typed for `c` (at most 256 at a time) to
+/// `take`, which must take them all; nothing is read if there is no room.
+fn typed(c: &Capsule, room: usize, take: impl FnOnce(&[u8])) {
     if room == 0 {
         return;
     }
-    let mut buf = [0u8; vdev::uart::RX_FIFO];
-    let n = console::capsule_input(c, &mut buf[..room]);
-    for &b in &buf[..n] {
-        u.receive(b);
-    }
+    let mut buf = [0u8; 256];
+    let n = console::capsule_input(c, &mut buf[..room.min(256)]);
+    take(&buf[..n]);
 }
